@@ -1,0 +1,58 @@
+# The README's two commands are `make demo` and `make test`.
+# Everything installs into virtualenvs under .venv* (created on first use).
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+# Every distribution folder; a plugin is any plugins/*/pyproject.toml.
+PLUGINS := $(patsubst %/pyproject.toml,%,$(wildcard plugins/*/pyproject.toml))
+
+.PHONY: demo test test-all test-isolated test-core-alone test-plugin bench docs lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+
+# Installed once; re-run when any pyproject or the dev requirements change.
+$(VENV)/.installed: $(BIN)/python requirements-dev.txt airlock_core/pyproject.toml $(addsuffix /pyproject.toml,$(PLUGINS))
+	$(PIP) install -r requirements-dev.txt -e airlock_core $(foreach p,$(PLUGINS),-e "$(p)[test]")
+	touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/airlock demo
+
+# All tests: the whole workspace together, then each distribution alone.
+test: test-all test-isolated
+
+test-all: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
+
+# The core with no plugin installed, then each plugin with only the core and itself.
+test-isolated: test-core-alone
+	@set -e; for p in $(PLUGINS); do $(MAKE) --no-print-directory test-plugin PLUGIN=$$(basename $$p); done
+
+test-core-alone:
+	rm -rf .venv-core && $(PYTHON) -m venv .venv-core
+	.venv-core/bin/python -m pip --disable-pip-version-check -q install pytest ./airlock_core
+	.venv-core/bin/python -m pytest -p no:cacheprovider airlock_core/tests
+
+# make test-plugin PLUGIN=airlock-celery
+test-plugin:
+	@test -n "$(PLUGIN)" || (echo "usage: make test-plugin PLUGIN=airlock-<name>"; exit 2)
+	rm -rf .venv-$(PLUGIN) && $(PYTHON) -m venv .venv-$(PLUGIN)
+	.venv-$(PLUGIN)/bin/python -m pip --disable-pip-version-check -q install ./airlock_core "./plugins/$(PLUGIN)[test]"
+	.venv-$(PLUGIN)/bin/python -m pytest -p no:cacheprovider plugins/$(PLUGIN)/tests
+
+bench: $(VENV)/.installed
+	$(BIN)/python benchmarks/run.py
+
+docs: $(VENV)/.installed
+	$(BIN)/mkdocs build --strict
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf .venv .venv-* site .pytest_cache

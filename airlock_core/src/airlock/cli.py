@@ -1,0 +1,125 @@
+"""The ``airlock`` command: ``airlock plugins [--json]`` and ``airlock demo``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = ["main"]
+
+
+def _executor_rows() -> list[dict[str, Any]]:
+    from .errors import PluginLoadError
+    from .executors import _registered, executor_entry_points, resolve_executor
+
+    rows = []
+    for name, ep in sorted(executor_entry_points().items()):
+        dist = ep.dist
+        row = {
+            "name": name,
+            "kind": "executor",
+            "distribution": dist.name if dist else "",
+            "version": dist.version if dist else "",
+            "entry_point": ep.value,
+            "hooks": [],
+            "options": [],
+            "error": "",
+        }
+        try:
+            resolve_executor(name)
+        except PluginLoadError as exc:
+            row["error"] = str(exc)
+        rows.append(row)
+    for name, executor in sorted(_registered.items()):
+        rows.append({
+            "name": name,
+            "kind": "executor",
+            "distribution": "",
+            "version": "",
+            "entry_point": "(registered at run time)",
+            "hooks": [],
+            "options": [],
+            "error": "",
+        })
+    return rows
+
+
+def _plugin_rows() -> list[dict[str, Any]]:
+    from .plugins import plugin_infos
+
+    return [
+        {
+            "name": info.name,
+            "kind": "hooks",
+            "distribution": info.distribution,
+            "version": info.version,
+            "entry_point": info.entry_point,
+            "hooks": info.hooks,
+            "options": [{"name": o.name, "default": repr(o.default), "doc": o.doc} for o in info.options],
+            "error": info.error,
+        }
+        for info in plugin_infos()
+    ]
+
+
+def _print_table(rows: list[dict[str, Any]]) -> None:
+    columns = ("kind", "name", "distribution", "version", "hooks / entry point")
+    table = [
+        (
+            r["kind"],
+            r["name"],
+            r["distribution"] or "-",
+            r["version"] or "-",
+            ", ".join(r["hooks"]) if r["hooks"] else r["entry_point"],
+        )
+        for r in rows
+    ]
+    widths = [max(len(str(cell)) for cell in col) for col in zip(columns, *table)]
+    line = "  ".join("{:<%d}" % w for w in widths)
+    print(line.format(*columns))
+    print(line.format(*("-" * w for w in widths)))
+    for r, cells in zip(rows, table):
+        print(line.format(*cells).rstrip())
+        for option in r["options"]:
+            print(f"    option {option['name']} = {option['default']}: {option['doc']}")
+        if r["error"]:
+            print(f"    ERROR: {r['error']}")
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    """List installed executors and hook plugins; exit 1 if any failed to load."""
+    rows = _executor_rows() + _plugin_rows()
+    if args.json:
+        json.dump(rows, sys.stdout, indent=2)
+        print()
+    else:
+        _print_table(rows)
+    return 1 if any(r["error"] for r in rows) else 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Run the guided demo."""
+    from .demo import run
+
+    run()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``airlock`` command."""
+    parser = argparse.ArgumentParser(prog="airlock", description="airlock: side effects that wait for the boundary.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    plugins = sub.add_parser("plugins", help="list installed executors and hook plugins")
+    plugins.add_argument("--json", action="store_true", help="machine-readable output")
+    plugins.set_defaults(func=cmd_plugins)
+    demo = sub.add_parser("demo", help="a short guided run, no broker needed")
+    demo.set_defaults(func=cmd_demo)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

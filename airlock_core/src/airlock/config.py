@@ -1,0 +1,95 @@
+"""Global defaults for scopes: ``configure()``, ``reset_configuration()``, ``get_configuration()``."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .executors import ExecutorSpec
+    from .policies import Policy
+    from .scope import Scope
+
+__all__ = ["configure", "reset_configuration", "get_configuration"]
+
+_config: dict[str, Any] = {}
+#: The resolved default executor (configure() > AIRLOCK_EXECUTOR > sync), cached.
+_default: list[Any] = []
+#: [True] while nothing but options was configured, so scope() may skip the merging.
+_plain_config: list[bool] = [True]
+
+
+def reset_configuration() -> None:
+    """Forget everything ``configure()`` set (tests call this between tests).
+
+    ``AIRLOCK_EXECUTOR`` is read again at the next scope.
+    """
+    _config.clear()
+    _config.update(scope_cls=None, policy=None, executor=None, scope_kwargs={}, options={})
+    _default.clear()
+    _plain_config[0] = True
+
+
+reset_configuration()
+
+
+def configure(
+    *,
+    scope_cls: type[Scope] | None = None,
+    policy: Policy | None = None,
+    executor: ExecutorSpec | None = None,
+    scope_kwargs: dict[str, Any] | None = None,
+    **options: Any,
+) -> None:
+    """Set application-wide defaults for ``airlock.scope()`` and ``@airlock.scoped()``.
+
+    Call once at start-up; explicit arguments to ``scope()`` win. Arguments
+    left as None keep their current value.
+
+    :param scope_cls: the Scope class (e.g. ``DjangoScope``).
+    :param policy: the default policy.
+    :param executor: an executor callable or an installed executor's name
+        (``"celery"``); a name is checked now, so a typo fails at start-up.
+    :param scope_kwargs: extra keyword arguments for the scope class.
+    :param options: options declared by the core or installed plugins
+        (``fail_fast=False``); unknown names raise ``UnknownOptionError``.
+    """
+    if executor is not None:
+        from .executors import resolve_executor
+
+        resolve_executor(executor)  # fail now on a typo, not at the first flush
+    if options:
+        from ._state import load_hooks
+
+        options = load_hooks().options.validate(options, "airlock.configure()", "global")
+    if scope_cls is not None:
+        _config["scope_cls"] = scope_cls
+    if policy is not None:
+        _config["policy"] = policy
+    if executor is not None:
+        _config["executor"] = executor
+        _default.clear()
+    if scope_kwargs is not None:
+        _config["scope_kwargs"] = scope_kwargs
+    if options:
+        _config["options"] = {**_config["options"], **options}
+    _plain_config[0] = not any(_config[k] for k in ("scope_cls", "policy", "executor", "scope_kwargs"))
+
+
+def get_configuration() -> dict[str, Any]:
+    """A copy of the current configuration (``scope_cls``, ``policy``, ``executor``,
+    ``scope_kwargs``, ``options``)."""
+    return {**_config, "scope_kwargs": dict(_config["scope_kwargs"]), "options": dict(_config["options"])}
+
+
+def default_executor() -> Any:
+    """The executor used when none is given: configure() > ``AIRLOCK_EXECUTOR`` > ``sync``."""
+    if _default:
+        return _default[0]
+    from .executors import resolve_executor
+    from .executors.sync import sync_executor
+
+    spec = _config["executor"] or os.environ.get("AIRLOCK_EXECUTOR") or None
+    executor = sync_executor if spec is None else resolve_executor(spec)
+    _default.append(executor)
+    return executor

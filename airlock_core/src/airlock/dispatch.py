@@ -1,0 +1,211 @@
+"""The dispatch loop: every intent through ``airlock_execute`` to its executor.
+
+Kept apart from ``scope.py`` because this is the hot path: with no plugin
+implementing ``airlock_execute`` and no intent carrying dispatch options, each
+intent costs one call of the executor and one list append.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from .errors import FlushFailed
+from .executors import resolve_executor
+from .executors.sync import sync_executor
+from .intent import Intent
+
+if TYPE_CHECKING:
+    from .report import FlushReport
+    from .scope import Scope
+
+logger = logging.getLogger("airlock")
+
+__all__ = ["dispatch", "run_before_flush", "run_after_flush"]
+
+
+class StrippingExecutor:
+    """Calls ``executor`` with the plugin-consumed options removed from the intent."""
+
+    __slots__ = ("executor", "consumed")
+
+    def __init__(self, executor: Any, consumed: frozenset[str]) -> None:
+        self.executor = executor
+        self.consumed = consumed
+
+    def __call__(self, intent: Intent) -> Any:
+        opts = intent[4]
+        if opts and not self.consumed.isdisjoint(opts):
+            kept = {k: v for k, v in opts.items() if k not in self.consumed}
+            intent = intent.replace(dispatch_options=kept or None)
+        return self.executor(intent)
+
+    def __getattr__(self, name: str) -> Any:  # flush_context and friends
+        return getattr(self.executor, name)
+
+
+def executor_for(intent: Intent, default: Any, consumed: frozenset[str]) -> Any:
+    """The executor for an intent that carries dispatch options."""
+    opts = intent[4]
+    if consumed.isdisjoint(opts):
+        return default
+    name = opts.get("executor")
+    return StrippingExecutor(default if name is None else resolve_executor(name), consumed)
+
+
+def dispatch(scope: Scope, intents: Sequence[Intent], report: FlushReport) -> None:
+    """Dispatch ``intents`` in order and record each fate in ``report``.
+
+    Fail-fast unless the scope's ``fail_fast`` option is False. The executor's
+    exception propagates unchanged in type, carrying ``airlock_report``.
+    """
+    hooks = scope._hooks
+    executor = scope._executor
+    fail_fast = scope.option("fail_fast")
+    context = getattr(executor, "flush_context", None) if intents else None
+    loop = _Loop(scope, executor, hooks.execute, hooks.options.consumed, fail_fast, report)
+    try:
+        if context is None:
+            loop.run(intents)
+        else:
+            with context(report):
+                loop.run(intents)
+    except BaseException as exc:
+        if exc is not loop.error:  # the batch context failed on exit: delivery unknown
+            _undelivered(report, exc, report.dispatched)
+        _attach(exc, report)
+        try:
+            run_after_flush(scope, report)
+        except Exception:
+            logger.exception("airlock: an airlock_after_flush hook failed while a dispatch error propagates")
+        raise
+    run_after_flush(scope, report)
+    if report.failed:
+        error = FlushFailed(
+            f"{len(report.failed)} of {len(intents)} intents failed to dispatch",
+            [exc for _, exc in report.failed],
+        )
+        _attach(error, report)
+        raise error
+
+
+class _Loop:
+    """One flush's dispatch loop; remembers the error it recorded.
+
+    Successes are not appended one by one: the dispatched list is filled
+    from slices of ``intents`` between failures, once the loop ends.
+    """
+
+    __slots__ = ("scope", "executor", "execute", "consumed", "fail_fast", "report", "error", "_done_upto")
+
+    def __init__(
+        self,
+        scope: Scope,
+        executor: Any,
+        execute: Callable[..., Any] | None,
+        consumed: frozenset[str],
+        fail_fast: bool,
+        report: FlushReport,
+    ) -> None:
+        self.scope = scope
+        self.executor = executor
+        self.execute = execute
+        self.consumed = consumed
+        self.fail_fast = fail_fast
+        self.report = report
+        self.error: BaseException | None = None
+        self._done_upto = 0
+
+    def run(self, intents: Sequence[Intent]) -> None:
+        scope, executor, execute, consumed = self.scope, self.executor, self.execute, self.consumed
+        direct = execute is None and executor is sync_executor
+        for intent in intents:
+            try:
+                if intent[4]:
+                    target = executor_for(intent, executor, consumed)
+                    if execute is None:
+                        target(intent)
+                    else:
+                        execute(intent, target, scope)
+                elif direct:
+                    intent[0](*intent[1], **intent[2])  # sync_executor, inlined
+                elif execute is None:
+                    executor(intent)
+                else:
+                    execute(intent, executor, scope)
+            except BaseException as exc:
+                self._failed(intents, intent, exc)  # raises when the flush must stop
+        self.report.dispatched.extend(intents[self._done_upto :])
+
+    def _failed(self, intents: Sequence[Intent], intent: Intent, exc: BaseException) -> None:
+        report = self.report
+        position = _index(intents, intent, self._done_upto)
+        report.dispatched.extend(intents[self._done_upto : position])
+        self._done_upto = position + 1
+        report.failed.append((intent, exc))
+        _undelivered(report, exc, getattr(exc, "airlock_undelivered", ()))
+        if self.fail_fast or not isinstance(exc, Exception):
+            report.not_attempted.extend(intents[position + 1 :])
+            self.error = exc
+            raise exc
+
+
+def _index(intents: Sequence[Intent], intent: Intent, start: int) -> int:
+    """Position of this very intent object at or after ``start``."""
+    for position in range(start, len(intents)):
+        if intents[position] is intent:
+            return position
+    raise AssertionError("dispatched intent not found in its flush")  # pragma: no cover
+
+
+def _undelivered(report: FlushReport, exc: BaseException, intents: Sequence[Intent]) -> None:
+    """Move intents a batching executor accepted but did not deliver to ``failed``."""
+    if not intents:
+        return
+    lost = {id(i) for i in intents}
+    still = []
+    for intent in report.dispatched:
+        if id(intent) in lost:
+            report.failed.append((intent, exc))
+        else:
+            still.append(intent)
+    report.dispatched[:] = still
+
+
+def _attach(exc: BaseException, report: FlushReport) -> None:
+    exc.airlock_report = report  # type: ignore[attr-defined]
+    if hasattr(exc, "add_note"):
+        exc.add_note(f"airlock flush report: {report.summary()}")
+
+
+def run_before_flush(scope: Scope, intents: list[Intent], report: FlushReport) -> list[Intent]:
+    """Chain the ``airlock_before_flush`` implementations; record what they leave out."""
+    for plugin, hook in scope._hooks.before_flush:
+        result = hook(scope, intents)
+        if result is None:
+            continue
+        if not isinstance(result, list):
+            raise TypeError(
+                f"airlock plugin {plugin!r}: airlock_before_flush must return a list of intents or None, "
+                f"got {type(result).__name__}"
+            )
+        kept = {id(i) for i in result}
+        merged = {id(i) for i, _ in report.merged}
+        report.removed.extend((i, plugin) for i in intents if id(i) not in kept and id(i) not in merged)
+        intents = result
+    return intents
+
+
+def run_after_flush(scope: Scope, report: FlushReport) -> None:
+    """Complete the report; ``airlock_after_flush`` runs when it is complete."""
+    hooks = scope._hooks.after_flush
+    if not hooks:
+        report._finish(None)
+        return
+
+    def after(report: FlushReport) -> None:
+        for hook in hooks:
+            hook(scope, report)
+
+    report._finish(after)

@@ -1,0 +1,150 @@
+"""Executors: how an intent escapes. Chosen by name or given as a callable.
+
+An executor is any callable taking an :class:`~airlock.Intent`. It may also
+offer ``flush_context(report)``, a context manager the core enters around the
+dispatch of a whole flush (one broker connection, pipelined publishes); each
+intent still passes through ``executor(intent)`` inside it. An exception
+raised by a batching executor may carry ``airlock_undelivered``, the intents
+it had accepted but could not deliver; the report counts them as failed.
+
+Names come from the entry-point group ``airlock.executors``
+(``celery = "airlock_celery:celery_executor"``), loaded the first time a name
+is selected, and from :func:`register_executor`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any, Protocol, Union, runtime_checkable
+
+from ..errors import PluginLoadError, UnknownExecutorError, UsageError
+from ..intent import Intent
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
+
+    from ..report import FlushReport
+
+__all__ = [
+    "Executor",
+    "BatchingExecutor",
+    "ExecutorSpec",
+    "register_executor",
+    "unregister_executor",
+    "resolve_executor",
+    "executor_entry_points",
+    "GROUP",
+]
+
+#: Entry-point group that names executors.
+GROUP = "airlock.executors"
+
+
+@runtime_checkable
+class Executor(Protocol):
+    """Anything callable with one :class:`~airlock.Intent`."""
+
+    def __call__(self, intent: Intent) -> Any: ...
+
+
+@runtime_checkable
+class BatchingExecutor(Executor, Protocol):
+    """An executor that can dispatch a whole flush through one connection."""
+
+    def flush_context(self, report: FlushReport) -> AbstractContextManager[Any]: ...
+
+
+#: What ``executor=`` accepts: an executor, or the name of one.
+ExecutorSpec = Union[str, Executor, Callable[[Intent], Any]]
+
+_registered: dict[str, Executor] = {}
+_loaded: dict[str, Executor] = {}
+_entry_points: dict[str, EntryPoint] | None = None
+
+
+def register_executor(name: str, executor: Executor) -> None:
+    """Make ``executor`` selectable as ``name``, ahead of any entry point.
+
+    For applications and tests; distributions use the ``airlock.executors``
+    entry-point group instead.
+    """
+    if not isinstance(name, str) or not name:
+        raise UsageError(f"register_executor() needs a non-empty name, got {name!r}.")
+    if not callable(executor):
+        raise TypeError(f"register_executor({name!r}, ...) needs a callable taking an Intent, got {executor!r}.")
+    _registered[name] = executor
+
+
+def unregister_executor(name: str) -> None:
+    """Forget an executor registered with :func:`register_executor`."""
+    _registered.pop(name, None)
+
+
+def _blocked_names() -> set[str]:
+    return {n.strip() for n in os.environ.get("AIRLOCK_DISABLE_PLUGINS", "").split(",") if n.strip()}
+
+
+def executor_entry_points() -> dict[str, EntryPoint]:
+    """The installed ``airlock.executors`` entry points by name (read once)."""
+    global _entry_points
+    if _entry_points is None:
+        from importlib.metadata import entry_points
+
+        blocked = _blocked_names()
+        _entry_points = {ep.name: ep for ep in entry_points(group=GROUP) if ep.name not in blocked}
+    return _entry_points
+
+
+def _forget_entry_points() -> None:
+    """Re-read entry points next time (after installing a distribution at run time)."""
+    global _entry_points
+    _entry_points = None
+    _loaded.clear()
+
+
+def resolve_executor(spec: ExecutorSpec) -> Executor:
+    """The executor for ``spec``: a callable is itself; a name is looked up.
+
+    Raises :class:`~airlock.UnknownExecutorError` for a name nobody provides
+    and :class:`~airlock.PluginLoadError` when its entry point fails to load.
+    """
+    if callable(spec):
+        return spec
+    if not isinstance(spec, str):
+        raise TypeError(f"executor must be a callable taking an Intent or an executor name, got {spec!r}.")
+    found = _registered.get(spec) or _loaded.get(spec)
+    if found is not None:
+        return found
+    ep = executor_entry_points().get(spec)
+    if ep is None:
+        raise UnknownExecutorError(spec, [*_registered, *executor_entry_points()])
+    _loaded[spec] = executor = _load(ep)
+    return executor
+
+
+def _load(ep: EntryPoint) -> Executor:
+    dist = ep.dist.name if ep.dist is not None else "?"
+    try:
+        executor = ep.load()
+    except Exception as exc:
+        raise PluginLoadError(
+            f"airlock executor {ep.name!r} (entry point {ep.value!r} of distribution {dist!r}) "
+            f"failed to load: {type(exc).__name__}: {exc}",
+            entry_point=f"{GROUP}:{ep.name}",
+            distribution=dist,
+        ) from exc
+    if not callable(executor):
+        raise PluginLoadError(
+            f"airlock executor {ep.name!r} (entry point {ep.value!r} of distribution {dist!r}) "
+            f"is not callable: {executor!r}",
+            entry_point=f"{GROUP}:{ep.name}",
+            distribution=dist,
+        )
+    return executor
+
+
+def executor_names() -> list[str]:
+    """Every selectable executor name, registered or installed."""
+    return sorted({*_registered, *executor_entry_points()})

@@ -1,0 +1,17 @@
+"""Django integration, provided by the ``airlock-django`` distribution.
+
+Add ``"airlock.integrations.django"`` to ``INSTALLED_APPS``; see airlock-django.
+"""
+
+from airlock.integrations._compat import load
+
+__all__ = [
+    "DjangoScope",
+    "AirlockMiddleware",
+    "get_setting",
+    "get_policy",
+    "get_executor",
+    "get_scope_class",
+]
+
+globals().update(load("airlock_django", "airlock-django", tuple(__all__)))

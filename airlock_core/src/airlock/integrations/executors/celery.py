@@ -1,0 +1,7 @@
+"""``celery_executor``: dispatch through Celery, provided by the ``airlock-celery`` distribution."""
+
+from airlock.integrations._compat import load
+
+globals().update(load("airlock_celery", "airlock-celery", ("celery_executor",)))
+
+__all__ = ["celery_executor"]

@@ -1,0 +1,7 @@
+"""``django_tasks_executor``: dispatch through Django tasks, provided by the ``airlock-django`` distribution."""
+
+from airlock.integrations._compat import load
+
+globals().update(load("airlock_django", "airlock-django", ("django_tasks_executor",)))
+
+__all__ = ["django_tasks_executor"]

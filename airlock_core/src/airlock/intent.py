@@ -1,0 +1,147 @@
+"""``Intent``: the immutable record of one side effect someone asked for."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .policies import Policy
+
+__all__ = ["Intent"]
+
+_new_tuple = tuple.__new__
+
+
+class Intent(tuple):  # type: ignore[type-arg]
+    """One side effect: a callable, its arguments, and how to dispatch it.
+
+    Immutable, like a named tuple: ``task``, ``args`` (always a tuple; a list
+    given is converted), ``kwargs``, ``origin`` (free text for observability,
+    or None) and ``dispatch_options`` (options for the backend, such as
+    Celery's ``countdown`` or ``queue``, or None). Equality compares every
+    field; intents are not hashable because ``kwargs`` may hold unhashable
+    values. Use :meth:`replace` to derive a changed copy.
+
+    Example::
+
+        >>> intent = Intent(task=print, args=[1], kwargs={"sep": "-"})
+        >>> intent.args
+        (1,)
+        >>> str(intent)
+        "print(1, sep='-')"
+    """
+
+    __slots__ = ()
+
+    def __new__(
+        cls,
+        task: Callable[..., Any],
+        args: Iterable[Any] = (),
+        kwargs: Mapping[str, Any] | None = None,
+        origin: str | None = None,
+        dispatch_options: dict[str, Any] | None = None,
+        _local_policies: Iterable[Policy] = (),
+        _explicit_name: str | None = None,
+    ) -> Intent:
+        return _new_tuple(
+            cls,
+            (
+                task,
+                args if type(args) is tuple else tuple(args),
+                {} if kwargs is None else kwargs,
+                origin,
+                dispatch_options,
+                _local_policies if type(_local_policies) is tuple else tuple(_local_policies),
+                _explicit_name,
+            ),
+        )
+
+    task: Callable[..., Any] = property(itemgetter(0), doc="The callable to run.")  # type: ignore[assignment]
+    args: tuple[Any, ...] = property(itemgetter(1), doc="Positional arguments.")  # type: ignore[assignment]
+    kwargs: dict[str, Any] = property(itemgetter(2), doc="Keyword arguments.")  # type: ignore[assignment]
+    origin: str | None = property(itemgetter(3), doc="Where it came from, if the caller said.")  # type: ignore[assignment]
+    dispatch_options: dict[str, Any] | None = property(  # type: ignore[assignment]
+        itemgetter(4), doc="Options for the backend (and for middleware that declare them)."
+    )
+    local_policies: tuple[Policy, ...] = property(  # type: ignore[assignment]
+        itemgetter(5), doc="The ``airlock.policy(...)`` contexts active at enqueue, outermost first."
+    )
+    _local_policies: tuple[Policy, ...] = property(itemgetter(5))  # type: ignore[assignment]
+    _explicit_name: str | None = property(itemgetter(6))  # type: ignore[assignment]
+
+    @property
+    def name(self) -> str:
+        """A short name for logs and policies.
+
+        The ``_name=`` given at enqueue if any; else the last dotted part of
+        the task's ``name`` attribute (Celery tasks: ``"app.tasks.send_email"``
+        gives ``"send_email"``); else ``__name__``; else ``str(task)``.
+        """
+        explicit = self[6]
+        if explicit is not None:
+            return explicit
+        task = self[0]
+        task_name = getattr(task, "name", None)
+        if isinstance(task_name, str):
+            return task_name.rsplit(".", 1)[-1]
+        return getattr(task, "__name__", None) or str(task)
+
+    def passes_local_policies(self) -> bool:
+        """True if every local policy allows this intent (innermost first).
+
+        This says nothing about the scope's own policy, whether the scope
+        flushes, or whether dispatch succeeds: use it to inspect, not predict.
+        """
+        return all(p.allows(self) for p in reversed(self[5]))
+
+    def replace(self, **changes: Any) -> Intent:
+        """A copy with the given fields changed, e.g. ``replace(dispatch_options={})``."""
+        fields = dict(zip(_FIELDS, self))
+        unknown = set(changes) - set(_FIELDS)
+        if unknown:
+            raise TypeError(f"Intent.replace() got unknown field(s): {', '.join(sorted(unknown))}")
+        fields.update(changes)
+        return type(self)(**fields)
+
+    def __getnewargs__(self) -> tuple[Any, ...]:  # so pickle and copy rebuild through __new__
+        return tuple(self)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Intent):
+            return NotImplemented
+        return tuple.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        if not isinstance(other, Intent):
+            return NotImplemented
+        return tuple.__ne__(self, other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __str__(self) -> str:
+        parts = [repr(a) for a in self[1]]
+        parts.extend(f"{k}={v!r}" for k, v in self[2].items())
+        return f"{self.name}({', '.join(parts)})"
+
+    def __repr__(self) -> str:
+        extra = ""
+        if self[3]:
+            extra += f", origin={self[3]!r}"
+        if self[4]:
+            extra += f", dispatch_options={self[4]!r}"
+        if self[5]:
+            extra += f", policies={len(self[5])}"
+        return f"Intent({self.name!r}, args={self[1]!r}, kwargs={self[2]!r}{extra})"
+
+
+_FIELDS = (
+    "task",
+    "args",
+    "kwargs",
+    "origin",
+    "dispatch_options",
+    "_local_policies",
+    "_explicit_name",
+)

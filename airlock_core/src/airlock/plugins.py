@@ -1,0 +1,317 @@
+"""The plugin manager: hook plugins, loaded once on first need.
+
+Hook plugins come from the entry-point group ``airlock`` and from
+:func:`register`. ``AIRLOCK_DISABLE_PLUGIN_AUTOLOAD=1`` loads no entry-point
+plugin; ``AIRLOCK_DISABLE_PLUGINS=a,b`` skips those entry-point names (hook
+plugins and executors alike). Nothing here runs at ``import airlock``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from . import _state
+from .errors import PluginLoadError
+from .options import Option, OptionRegistry
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
+
+    import pluggy
+
+#: The pluggy project name, also the entry-point group of hook plugins.
+PROJECT = "airlock"
+
+__all__ = [
+    "register",
+    "unregister",
+    "registered",
+    "get_plugin_manager",
+    "plugin_infos",
+    "PluginInfo",
+    "CORE_PLUGIN",
+]
+
+#: Name under which airlock-core registers its own hook implementations.
+CORE_PLUGIN = "airlock-core"
+
+
+@dataclass
+class PluginInfo:
+    """What ``airlock plugins`` shows for one hook plugin or executor."""
+
+    name: str
+    kind: str  # "hooks" or "executor"
+    distribution: str = ""
+    version: str = ""
+    entry_point: str = ""
+    hooks: list[str] = field(default_factory=list)
+    options: list[Option] = field(default_factory=list)
+    error: str = ""
+
+
+class Hooks:
+    """Cached callers for the hooks, rebuilt whenever plugins change.
+
+    ``execute`` is None when only the core implements ``airlock_execute``,
+    so the dispatch loop calls the executor directly.
+    """
+
+    __slots__ = ("enqueue", "before_flush", "execute", "after_flush", "options")
+
+    def __init__(self, pm: pluggy.PluginManager) -> None:
+        from ._hookcall import call_order, positional
+
+        self.enqueue = tuple(self._plain(pm, "airlock_enqueue", ("intent", "scope")))
+        self.after_flush = tuple(self._plain(pm, "airlock_after_flush", ("scope", "report")))
+        self.before_flush = tuple(
+            (impl.plugin_name, positional(impl, ("scope", "intents")))
+            for impl in call_order(self._impls(pm, "airlock_before_flush", wrappers=False))
+        )
+        self.execute = self._execute(pm)
+        options: list[Option] = []
+        for impl in call_order(pm.hook.airlock_options.get_hookimpls()):
+            for option in impl.function() or ():
+                options.append(_with_plugin(option, impl.plugin_name))
+        self.options = OptionRegistry(options)
+
+    @staticmethod
+    def _impls(pm: pluggy.PluginManager, name: str, wrappers: bool) -> list[pluggy.HookImpl]:
+        impls = getattr(pm.hook, name).get_hookimpls()
+        for impl in impls:
+            if impl.hookwrapper or (impl.wrapper and not wrappers):
+                raise PluginLoadError(
+                    f"airlock plugin {impl.plugin_name!r}: {name} does not support hook wrappers; "
+                    "use a plain implementation.",
+                    entry_point=impl.plugin_name,
+                )
+        return impls
+
+    def _plain(self, pm: pluggy.PluginManager, name: str, args: tuple[str, ...]) -> list[Any]:
+        from ._hookcall import call_order, positional
+
+        return [positional(impl, args) for impl in call_order(self._impls(pm, name, wrappers=False))]
+
+    def _execute(self, pm: pluggy.PluginManager) -> Any:
+        from ._hookcall import call_order, first_result, positional, wrap
+
+        args = ("intent", "executor", "scope")
+        impls = call_order(self._impls(pm, "airlock_execute", wrappers=True))
+        plain = [i for i in impls if not i.wrapper]
+        if len(impls) == 1 and impls[0].plugin_name == CORE_PLUGIN:
+            return None
+        call = first_result([positional(i, args) for i in plain])
+        for impl in reversed([i for i in impls if i.wrapper]):
+            call = wrap(positional(impl, args), call, f"{impl.plugin_name}.airlock_execute")
+        return call
+
+
+def _with_plugin(option: Any, plugin: str) -> Option:
+    if not isinstance(option, Option):
+        raise PluginLoadError(
+            f"airlock plugin {plugin!r}: airlock_options must return airlock.Option objects, got {option!r}",
+            entry_point=plugin,
+        )
+    if option.plugin:
+        return option
+    from dataclasses import replace
+
+    return replace(option, plugin=plugin)
+
+
+class PluginHost:
+    """A small facade over one pluggy ``PluginManager``; see the module doc."""
+
+    def __init__(self) -> None:
+        self._pm: pluggy.PluginManager | None = None
+        self._infos: dict[str, PluginInfo] = {}
+        self._errors: list[PluginLoadError] = []
+
+    @property
+    def _hooks(self) -> Hooks | None:
+        return _state.hooks
+
+    @_hooks.setter
+    def _hooks(self, value: Hooks | None) -> None:
+        _state.hooks = value
+
+    # -- loading -----------------------------------------------------------
+    @property
+    def pm(self) -> pluggy.PluginManager:
+        """The pluggy manager, with entry-point plugins loaded."""
+        if self._pm is None:
+            import pluggy
+
+            from . import _builtin, hookspecs
+
+            pm = pluggy.PluginManager(PROJECT)
+            pm.add_hookspecs(hookspecs)
+            from . import __version__
+
+            pm.register(_builtin, name=CORE_PLUGIN)
+            self._pm = pm
+            self._infos = {CORE_PLUGIN: self._info(CORE_PLUGIN, _builtin, "airlock-core", __version__, "(built in)")}
+            self._errors = []
+            if os.environ.get("AIRLOCK_DISABLE_PLUGIN_AUTOLOAD", "").strip().lower() not in ("", "0", "false", "no"):
+                return pm
+            self._autoload(pm)
+        return self._pm
+
+    def _autoload(self, pm: pluggy.PluginManager) -> None:
+        from importlib.metadata import entry_points
+
+        blocked = {n.strip() for n in os.environ.get("AIRLOCK_DISABLE_PLUGINS", "").split(",") if n.strip()}
+        for ep in entry_points(group=PROJECT):
+            if ep.name in blocked or pm.has_plugin(ep.name):
+                continue
+            dist, version = _dist(ep)
+            where = f"entry point {ep.name!r} ({ep.value}) of distribution {dist!r}"
+            try:
+                plugin = ep.load()
+                self._register(pm, plugin, ep.name)
+            except Exception as exc:
+                error = PluginLoadError(
+                    f"airlock plugin {where} failed to load: {type(exc).__name__}: {exc}",
+                    entry_point=f"{PROJECT}:{ep.name}",
+                    distribution=dist,
+                )
+                error.__cause__ = exc
+                self._errors.append(error)
+                self._infos[ep.name] = PluginInfo(
+                    ep.name, "hooks", dist, version, ep.value, error=str(error)
+                )
+                continue
+            self._infos[ep.name] = self._info(ep.name, plugin, dist, version, ep.value)
+
+    def _register(self, pm: pluggy.PluginManager, plugin: Any, name: str | None) -> str:
+        import pluggy
+
+        from . import hookspecs
+
+        hook_names = [n for n in vars(hookspecs) if n.startswith("airlock_")]
+        try:
+            registered_name = pm.register(plugin, name=name)
+        except pluggy.PluginValidationError as exc:
+            raise PluginLoadError(f"airlock plugin {name or plugin!r} is invalid: {exc}") from exc
+        except ValueError as exc:  # already registered
+            raise PluginLoadError(f"airlock plugin {name or plugin!r}: {exc}") from exc
+        assert registered_name is not None
+        unknown = [
+            attr
+            for attr in dir(plugin)
+            if attr.startswith("airlock_") and attr not in hook_names and callable(getattr(plugin, attr, None))
+        ]
+        if unknown:
+            pm.unregister(plugin)
+            raise PluginLoadError(
+                f"airlock plugin {registered_name!r} implements unknown hook(s) {', '.join(unknown)}; "
+                f"known hooks: {', '.join(hook_names)}."
+            )
+        self._hooks = None
+        return registered_name
+
+    def _info(self, name: str, plugin: Any, dist: str, version: str, ep: str = "") -> PluginInfo:
+        hooks = sorted(h.name for h in self._pm_or_none_hookcallers(plugin))
+        return PluginInfo(name, "hooks", dist, version, ep, hooks)
+
+    def _pm_or_none_hookcallers(self, plugin: Any) -> list[Any]:
+        pm = self._pm
+        if pm is None:
+            return []
+        return pm.get_hookcallers(plugin) or []
+
+    # -- the hot path's view --------------------------------------------------
+    def hooks(self) -> Hooks:
+        """The cached hook callers; raises the first plugin load error, if any."""
+        hooks = self._hooks
+        if hooks is None:
+            pm = self.pm
+            if self._errors:
+                raise self._errors[0]
+            hooks = self._hooks = Hooks(pm)
+            for info in self._infos.values():
+                info.options = [o for o in hooks.options.by_name.values() if o.plugin == info.name]
+        elif self._errors:
+            raise self._errors[0]
+        return hooks
+
+    # -- registration for apps and tests ----------------------------------
+    def register(self, plugin: Any, name: str | None = None) -> str:
+        pm = self.pm
+        registered_name = self._register(pm, plugin, name)
+        self._infos[registered_name] = self._info(registered_name, plugin, "", "", "(registered at run time)")
+        return registered_name
+
+    def unregister(self, plugin: Any = None, name: str | None = None) -> None:
+        pm = self.pm
+        removed = pm.unregister(plugin=plugin, name=name)
+        if removed is not None:
+            self._infos = {k: v for k, v in self._infos.items() if not (name and k == name) and k != pm.get_name(removed)}
+        if name is not None:
+            self._infos.pop(name, None)
+        self._hooks = None
+
+    def infos(self) -> list[PluginInfo]:
+        try:
+            self.hooks()
+        except PluginLoadError:
+            pass  # shown per plugin
+        # names of unregistered plugins are dropped lazily
+        live = {name for name, _ in self.pm.list_name_plugin()}
+        return [info for name, info in self._infos.items() if name in live or info.error]
+
+    def reset(self) -> None:
+        """Forget everything; entry points are read again on next use."""
+        self._pm = None
+        self._hooks = None
+        self._infos = {}
+        self._errors = []
+
+
+def _dist(ep: EntryPoint) -> tuple[str, str]:
+    dist = getattr(ep, "dist", None)
+    if dist is None:
+        return "?", ""
+    return dist.name, dist.version
+
+
+_host = PluginHost()
+
+
+def register(plugin: Any, name: str | None = None) -> str:
+    """Register a hook plugin (module, class or instance with hookimpls); returns its name.
+
+    Takes effect for scopes opened afterwards. Raises
+    :class:`~airlock.PluginLoadError` if it implements an unknown hook or a
+    hook with wrong argument names.
+    """
+    return _host.register(plugin, name)
+
+
+def unregister(plugin: Any = None, *, name: str | None = None) -> None:
+    """Remove a plugin registered earlier, by object or by name."""
+    _host.unregister(plugin, name)
+
+
+@contextmanager
+def registered(plugin: Any, name: str | None = None) -> Iterator[str]:
+    """Register ``plugin`` for the duration of a ``with`` block (tests)."""
+    registered_name = _host.register(plugin, name)
+    try:
+        yield registered_name
+    finally:
+        _host.unregister(name=registered_name)
+
+
+def get_plugin_manager() -> pluggy.PluginManager:
+    """The underlying pluggy ``PluginManager`` (entry-point plugins loaded)."""
+    return _host.pm
+
+
+def plugin_infos() -> Sequence[PluginInfo]:
+    """Every hook plugin: name, distribution, version, hooks, options, load error."""
+    return _host.infos()

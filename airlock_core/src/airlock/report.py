@@ -1,0 +1,203 @@
+"""``FlushReport``: what happened to every intent of a finished scope."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from .intent import Intent
+
+if TYPE_CHECKING:
+    from .scope import Scope
+
+__all__ = ["FlushReport", "Fate"]
+
+
+class Fate(NamedTuple):
+    """One intent's fate: ``status`` and the detail that goes with it.
+
+    ``status`` is one of ``dispatched``, ``failed`` (detail: the exception),
+    ``not_attempted``, ``dropped`` (detail: the policy), ``discarded``,
+    ``captured`` (detail: the ancestor scope that took it), ``merged``
+    (detail: the intent it was merged into) or ``removed`` (detail: the
+    plugin whose ``airlock_before_flush`` left it out).
+    """
+
+    intent: Intent
+    status: str
+    detail: Any = None
+
+
+class FlushReport:
+    """Every intent's fate in one finished scope, flushed or discarded.
+
+    Lists are in dispatch (FIFO) order. ``failed`` holds ``(intent,
+    exception)`` pairs, ``dropped`` ``(intent, policy)``, ``captured``
+    ``(intent, ancestor_scope)``, ``merged`` ``(intent, kept_intent)`` and
+    ``removed`` ``(intent, plugin_name)``. Middleware add per-intent
+    attempts with :meth:`record_attempt`.
+
+    A report is *complete* once every dispatch it covers has finished. For
+    most executors that is the end of ``flush()``; an executor that runs work
+    later (``threads``) holds the report open with :meth:`hold` and the
+    ``airlock_after_flush`` hook fires when the last held dispatch is done.
+    """
+
+    __slots__ = (
+        "scope",
+        "outcome",
+        "dispatched",
+        "failed",
+        "not_attempted",
+        "dropped",
+        "discarded",
+        "captured",
+        "merged",
+        "removed",
+        "_attempts",
+        "_holds",
+        "_late_failures",
+        "_lock",
+        "_on_complete",
+        "complete",
+    )
+
+    def __init__(self, scope: Scope, outcome: str) -> None:
+        self.scope = scope
+        #: ``"flushed"`` or ``"discarded"``.
+        self.outcome = outcome
+        self.dispatched: list[Intent] = []
+        self.failed: list[tuple[Intent, BaseException]] = []
+        self.not_attempted: list[Intent] = []
+        self.dropped: list[tuple[Intent, Any]] = []
+        self.discarded: list[Intent] = []
+        self.captured: list[tuple[Intent, Scope]] = []
+        self.merged: list[tuple[Intent, Intent]] = []
+        self.removed: list[tuple[Intent, str]] = []
+        self._attempts: dict[int, tuple[Intent, list[BaseException]]] | None = None
+        self._holds = 0
+        self._late_failures: list[tuple[Intent, BaseException]] = []
+        self._lock: threading.Lock | None = None
+        self._on_complete: Callable[[FlushReport], None] | None = None
+        #: True once every dispatch has finished and after-flush hooks ran.
+        self.complete = False
+
+    # -- queries ---------------------------------------------------------
+    def fates(self) -> Iterator[Fate]:
+        """Every intent's fate, grouped by status."""
+        for intent in self.dispatched:
+            yield Fate(intent, "dispatched")
+        for intent, exc in self.failed:
+            yield Fate(intent, "failed", exc)
+        for intent in self.not_attempted:
+            yield Fate(intent, "not_attempted")
+        for intent, policy in self.dropped:
+            yield Fate(intent, "dropped", policy)
+        for intent in self.discarded:
+            yield Fate(intent, "discarded")
+        for intent, ancestor in self.captured:
+            yield Fate(intent, "captured", ancestor)
+        for intent, kept in self.merged:
+            yield Fate(intent, "merged", kept)
+        for intent, plugin in self.removed:
+            yield Fate(intent, "removed", plugin)
+
+    def fate_of(self, intent: Intent) -> Fate | None:
+        """The fate of this very intent object, or None if the report lacks it."""
+        for fate in self.fates():
+            if fate.intent is intent:
+                return fate
+        return None
+
+    def attempts(self, intent: Intent) -> list[BaseException]:
+        """Exceptions of the failed attempts recorded for this intent, oldest first."""
+        if self._attempts is None:
+            return []
+        entry = self._attempts.get(id(intent))
+        return list(entry[1]) if entry else []
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing failed and nothing was left unattempted."""
+        return not self.failed and not self.not_attempted
+
+    # -- recording (for the core, executors and middleware) --------------
+    def record_attempt(self, intent: Intent, error: BaseException) -> None:
+        """Record one failed attempt at dispatching ``intent`` (retry middleware)."""
+        if self._attempts is None:
+            self._attempts = {}
+        self._attempts.setdefault(id(intent), (intent, []))[1].append(error)
+
+    def record_merged(self, intent: Intent, into: Intent) -> None:
+        """Record that ``intent`` was merged into ``into`` (coalescing middleware)."""
+        self.merged.append((intent, into))
+
+    def hold(self) -> Callable[[Intent, BaseException | None], None]:
+        """Keep the report open until the returned ``release`` is called.
+
+        ``release(intent, error)`` marks a later failure of an intent that was
+        counted as dispatched (``error`` not None) and, for the last hold,
+        completes the report. Thread-safe.
+        """
+        if self._lock is None:
+            self._lock = threading.Lock()
+        with self._lock:
+            self._holds += 1
+        released = False
+
+        def release(intent: Intent, error: BaseException | None = None) -> None:
+            nonlocal released
+            assert self._lock is not None
+            with self._lock:
+                if released:
+                    raise RuntimeError("FlushReport.hold(): release called twice")
+                released = True
+                if error is not None:
+                    self._late_failures.append((intent, error))
+                self._holds -= 1
+                fire = self._holds == 0 and self._on_complete is not None
+            if fire:
+                self._complete()
+
+        return release
+
+    def _finish(self, on_complete: Callable[[FlushReport], None] | None) -> None:
+        """Called by the core when dispatch returns; completes unless held."""
+        if self._lock is None:
+            self._on_complete = on_complete
+            self._complete()
+            return
+        with self._lock:
+            self._on_complete = on_complete
+            fire = self._holds == 0
+        if fire:
+            self._complete()
+
+    def _complete(self) -> None:
+        for intent, error in self._late_failures:
+            _remove_identity(self.dispatched, intent)
+            self.failed.append((intent, error))
+        self._late_failures.clear()
+        callback, self._on_complete = self._on_complete, None
+        self.complete = True
+        if callback is not None:
+            callback(self)
+
+    def summary(self) -> str:
+        """One line: how many intents met each fate."""
+        counts = {}
+        for fate in self.fates():
+            counts[fate.status] = counts.get(fate.status, 0) + 1
+        body = ", ".join(f"{n} {status}" for status, n in counts.items()) or "no intents"
+        return f"{self.outcome}: {body}"
+
+    def __repr__(self) -> str:
+        return f"<FlushReport {self.summary()}>"
+
+
+def _remove_identity(items: list[Intent], intent: Intent) -> None:
+    for index, item in enumerate(items):
+        if item is intent:
+            del items[index]
+            return

@@ -1,0 +1,504 @@
+"""Scopes: where intents wait, and the boundary that decides their fate.
+
+``enqueue()`` buffers an intent in the innermost active scope. When a scope
+ends it flushes (policies filter, plugins shape, the executor dispatches) or
+discards. A nested scope's intents are offered to its ancestors first, and
+by default the outermost scope captures them: the outer boundary has the
+final word.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from contextvars import Token
+from typing import Any, TypeVar
+
+from . import _context, _state
+from .config import _config, _default, _plain_config, default_executor
+from .dispatch import dispatch, run_before_flush, run_after_flush
+from .errors import NoScopeError, PolicyEnqueueError, ScopeStateError
+from .executors import resolve_executor
+from .intent import Intent
+from .policies import AllowAll, Policy
+from .report import FlushReport
+
+__all__ = ["Scope", "scope", "scoped", "policy", "enqueue", "get_current_scope"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_ALLOW_ALL = AllowAll()
+_new_intent = tuple.__new__
+_get_scope = _context.current_scope.get
+_set_scope = _context.current_scope.set
+_reset_scope = _context.current_scope.reset
+_get_in_policy = _context.in_policy.get
+_get_policy_stack = _context.policy_stack.get
+_in_policy = _context.in_policy
+
+
+class Scope:
+    """A buffer of intents with a lifecycle: enter, exit, then flush or discard.
+
+    :param policy: decides per intent at enqueue (``on_enqueue``) and at flush
+        (``allows``); default ``AllowAll()``.
+    :param executor: a callable taking an Intent, or an installed executor's
+        name (``"threads"``, ``"celery"``); default from ``configure()``, then
+        ``AIRLOCK_EXECUTOR``, then ``sync``.
+    :param options: options declared by the core (``fail_fast``) or by
+        installed plugins; unknown names raise ``UnknownOptionError``.
+
+    Use it through ``airlock.scope()`` (a context manager) or drive it by
+    hand: ``enter()``, ``exit()``, then ``flush()`` or ``discard()``.
+
+    Subclasses customise ``should_flush(error)``,
+    ``before_descendant_flushes(exiting_scope, intents)`` and
+    ``_dispatch_all(intents)``.
+    """
+
+    # Every scope sets these; the rarely-changed state below lives as class
+    # defaults until a scope changes it (empty scopes are most scopes).
+    __slots__ = ("_hooks", "_policy", "_plain_policy", "_executor", "_intents", "_token", "_parent", "_flushed",
+                 "_plain_add", "__dict__", "__weakref__")
+    _options: dict[str, Any] | None = None
+    _captured_intents: list[Intent] = []  # replaced by a fresh list on first capture
+    _discarded = False
+    _has_local_policies = False
+    _report: FlushReport | None = None
+
+    def __init__(self, policy: Policy | None = None, executor: Any = None, **options: Any) -> None:
+        self._hooks = hooks = _state.hooks or _state.load_hooks()
+        if policy is None:
+            policy = _ALLOW_ALL
+        self._policy = policy
+        self._plain_policy = plain = type(policy) is AllowAll
+        #: enqueue() may append directly: no policy callback, no enqueue hook, not finished.
+        self._plain_add = plain and not hooks.enqueue
+        self._executor = (_default[0] if _default else default_executor()) if executor is None else (
+            resolve_executor(executor)
+        )
+        if options:
+            self._options = hooks.options.validate(options, f"{type(self).__name__}()", "scope")
+        self._intents: list[Intent] = []
+        self._flushed = False
+        self._token: Token[Scope | None] | None = None
+        self._parent: Scope | None = None
+
+    # -- state ---------------------------------------------------------------
+    @property
+    def intents(self) -> list[Intent]:
+        """A copy of the buffer: own and captured intents, FIFO."""
+        return list(self._intents)
+
+    @property
+    def captured_intents(self) -> list[Intent]:
+        """The intents this scope captured from nested scopes."""
+        return list(self._captured_intents)
+
+    @property
+    def own_intents(self) -> list[Intent]:
+        """The intents enqueued directly in this scope."""
+        captured = {id(i) for i in self._captured_intents}
+        return [i for i in self._intents if id(i) not in captured]
+
+    @property
+    def is_flushed(self) -> bool:
+        return self._flushed
+
+    @property
+    def is_discarded(self) -> bool:
+        return self._discarded
+
+    @property
+    def is_active(self) -> bool:
+        """True while this scope is the innermost active one."""
+        return self._token is not None and _get_scope() is self
+
+    @property
+    def policy(self) -> Policy:
+        """The scope's policy."""
+        return self._policy
+
+    @property
+    def executor(self) -> Any:
+        """The resolved executor callable."""
+        return self._executor
+
+    @property
+    def parent(self) -> Scope | None:
+        """The scope that was active when this one was entered."""
+        return self._parent
+
+    @property
+    def report(self) -> FlushReport | None:
+        """The flush report once the scope is flushed or discarded, else None."""
+        if self._report is None and (self._flushed or self._discarded):
+            self._report = FlushReport(self, "flushed" if self._flushed else "discarded")
+            self._report.complete = True
+        return self._report
+
+    def option(self, name: str, intent: Intent | None = None) -> Any:
+        """An option's value for this scope (and intent): the intent's
+        ``dispatch_options``, else this scope's, else ``configure()``'s, else
+        the declared default. Raises ``UnknownOptionError`` for undeclared names.
+        """
+        registry = self._hooks.options
+        declared = registry.by_name.get(name)
+        if declared is None:
+            from .errors import UnknownOptionError
+
+            raise UnknownOptionError(name, list(registry.by_name), "Scope.option()")
+        if intent is not None:
+            opts = intent[4]
+            if opts and name in opts and "intent" in declared.where:
+                return opts[name]
+        if self._options and name in self._options:
+            return self._options[name]
+        return _config["options"].get(name, declared.default)
+
+    # -- lifecycle -------------------------------------------------------------
+    def enter(self) -> Scope:
+        """Make this the active scope. Raises ``ScopeStateError`` if already active."""
+        if self._token is not None:
+            raise ScopeStateError("Scope is already active.")
+        self._parent = _get_scope()
+        self._token = _context.current_scope.set(self)
+        return self
+
+    def exit(self) -> None:
+        """Deactivate; the previous scope becomes active. Call before flush/discard."""
+        if self._token is None:
+            raise ScopeStateError("Scope is not active.")
+        _context.current_scope.reset(self._token)
+        self._token = None
+
+    #: True when a subclass keeps the base enter/exit/should_flush/flush, so
+    #: ``with`` can take the inlined path (set by ``__init_subclass__``).
+    _plain_lifecycle = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._plain_lifecycle = all(
+            getattr(cls, name) is getattr(Scope, name) for name in ("enter", "exit", "should_flush", "flush")
+        )
+
+    def __enter__(self) -> Scope:
+        if not self._plain_lifecycle:
+            return self.enter()
+        if self._token is not None:
+            raise ScopeStateError("Scope is already active.")
+        self._parent = _get_scope()
+        self._token = _set_scope(self)
+        return self
+
+    def __exit__(self, exc_type: Any, error: BaseException | None, tb: Any) -> None:
+        if not self._plain_lifecycle:
+            self.exit()
+            if not self._flushed and not self._discarded:
+                if self.should_flush(error):
+                    self.flush()
+                else:
+                    self.discard()
+            return
+        # The same steps as above, inlined: this is the cost of every request.
+        token = self._token
+        if token is None:
+            raise ScopeStateError("Scope is not active.")
+        _reset_scope(token)
+        self._token = None
+        if self._flushed or self._discarded:
+            return
+        if error is not None:
+            self.discard()
+        elif self._intents:
+            self.flush()
+        else:
+            self._flushed = True
+            self._plain_add = False
+
+    def should_flush(self, error: BaseException | None) -> bool:
+        """Flush (True) or discard (False) when the ``with`` block ends.
+
+        ``error`` is the exception leaving the block, or None. Default: flush
+        iff there is no error.
+        """
+        return error is None
+
+    def before_descendant_flushes(self, exiting_scope: Scope, intents: list[Intent]) -> list[Intent]:
+        """Which of a nested scope's intents it may flush itself.
+
+        Called on each active ancestor, nearest first, when a nested scope
+        flushes. Must return a list (else ``TypeError``); what is left out is
+        captured into this scope's buffer. Default ``[]``: capture everything.
+        Return ``intents`` to let nested scopes flush independently.
+        """
+        return []
+
+    def _add(self, intent: Intent) -> None:
+        """Buffer one intent: policy ``on_enqueue``, plugins' ``airlock_enqueue``, append."""
+        if self._flushed or self._discarded:
+            state = "flushed" if self._flushed else "discarded"
+            raise ScopeStateError(f"Cannot add intents to a scope that has been {state}.")
+        hooks = self._hooks
+        if not self._plain_policy or hooks.enqueue:
+            token = _in_policy.set(True)
+            try:
+                self._policy.on_enqueue(intent)
+                for hook in hooks.enqueue:
+                    hook(intent, self)
+            finally:
+                _in_policy.reset(token)
+        if intent[4]:
+            hooks.options.validate_intent(intent[4])
+        if intent[5]:
+            self._has_local_policies = True
+        self._intents.append(intent)
+
+    def flush(self) -> list[Intent]:
+        """Dispatch the buffer; returns the intents that passed the policies.
+
+        Ancestors capture what they do not let through; local policies
+        (innermost first) and then the scope's policy drop intents; plugins'
+        ``airlock_before_flush`` may reshape the list; ``_dispatch_all`` sends
+        the rest in FIFO order. The scope is marked flushed first, so nothing
+        is ever dispatched twice. An executor's exception propagates with the
+        flush report attached as ``airlock_report``.
+        """
+        if self._flushed:
+            raise ScopeStateError("Scope has already been flushed.")
+        if self._discarded:
+            raise ScopeStateError("Cannot flush a discarded scope.")
+        if self._token is not None and _get_scope() is self:
+            raise ScopeStateError("Cannot flush() while scope is still active. Call exit() first.")
+        self._flushed = True
+        self._plain_add = False
+        intents = self._intents
+        if not intents:
+            return []
+        report = self._report = FlushReport(self, "flushed")
+        if self._parent is not None:
+            intents = self._walk_parent_chain_for_approval(intents)
+        if intents and (self._has_local_policies or not self._plain_policy):
+            intents = self._filter(intents, report)
+        if intents and self._hooks.before_flush:
+            intents = run_before_flush(self, intents, report)
+        self._dispatch_all(intents)
+        return intents
+
+    def _walk_parent_chain_for_approval(self, intents: list[Intent]) -> list[Intent]:
+        """Offer ``intents`` to each ancestor, nearest first; return what all let through."""
+        report = self._report
+        parent = self._parent
+        while parent is not None and intents:
+            allowed = parent.before_descendant_flushes(self, intents)
+            if not isinstance(allowed, list):
+                raise TypeError(
+                    f"{type(parent).__name__}.before_descendant_flushes() must return a list, "
+                    f"got {type(allowed).__name__}"
+                )
+            if allowed is not intents:
+                kept = {id(i) for i in allowed}
+                captured = [i for i in intents if id(i) not in kept]
+                if captured:
+                    if "_captured_intents" not in parent.__dict__:
+                        parent._captured_intents = []
+                    parent._captured_intents.extend(captured)
+                    parent._intents.extend(captured)
+                    if any(i[5] for i in captured):
+                        parent._has_local_policies = True
+                    if report is not None:
+                        report.captured.extend((i, parent) for i in captured)
+            intents = allowed
+            parent = parent._parent
+        return intents
+
+    def _filter(self, intents: list[Intent], report: FlushReport) -> list[Intent]:
+        """Local policies (innermost first), then the scope's; drops go to the report."""
+        policy = self._policy
+        check_scope = not self._plain_policy
+        kept = []
+        dropped = report.dropped
+        token = _in_policy.set(True)
+        try:
+            for intent in intents:
+                for local in reversed(intent[5]):
+                    if not local.allows(intent):
+                        dropped.append((intent, local))
+                        break
+                else:
+                    if check_scope and not policy.allows(intent):
+                        dropped.append((intent, policy))
+                    else:
+                        kept.append(intent)
+        finally:
+            _in_policy.reset(token)
+        return kept
+
+    def _dispatch_all(self, intents: list[Intent]) -> None:
+        """Send ``intents`` now, FIFO, through plugins and the executor.
+
+        Override to change *when* dispatch happens (``DjangoScope`` defers it
+        to ``transaction.on_commit``) and call :meth:`_dispatch` when the time
+        comes. Fail-fast by default: the first error stops the flush and
+        propagates; the rest are reported as not attempted.
+        """
+        self._dispatch(intents)
+
+    def _dispatch(self, intents: list[Intent]) -> FlushReport:
+        """Dispatch now, record every fate, run ``airlock_after_flush``."""
+        report = self._report
+        if report is None:
+            report = self._report = FlushReport(self, "flushed")
+        dispatch(self, intents, report)
+        return report
+
+    def discard(self) -> list[Intent]:
+        """Drop the buffer without dispatching; returns what was dropped."""
+        if self._discarded:
+            raise ScopeStateError("Scope has already been discarded.")
+        if self._flushed:
+            raise ScopeStateError("Cannot discard a flushed scope.")
+        if self._token is not None and _get_scope() is self:
+            raise ScopeStateError("Cannot discard() while scope is still active. Call exit() first.")
+        self._discarded = True
+        self._plain_add = False
+        discarded = list(self._intents)
+        self._intents.clear()
+        if discarded:
+            report = self._report = FlushReport(self, "discarded")
+            report.discarded = discarded
+            run_after_flush(self, report)
+        return discarded
+
+    def __repr__(self) -> str:
+        state = "flushed" if self._flushed else "discarded" if self._discarded else (
+            "active" if self.is_active else "inactive"
+        )
+        return f"<{type(self).__name__} {state} intents={len(self._intents)} policy={self._policy!r}>"
+
+
+def scope(policy: Policy | None = None, *, _cls: type[Scope] | None = None, **kwargs: Any) -> Scope:
+    """A new scope, used as a context manager: ``with airlock.scope() as s: ...``.
+
+    On a normal exit it flushes if ``should_flush(None)``; on an exception
+    it flushes if ``should_flush(error)`` and discards otherwise, then the
+    exception propagates. Defaults come from ``configure()``; explicit
+    arguments win. ``kwargs`` go to the scope class: ``executor`` (a callable
+    or a name), options declared by the core or plugins, and whatever a
+    Scope subclass accepts.
+    """
+    if _cls is None and not kwargs and _plain_config[0]:
+        return Scope(policy)  # nothing configured: the common case, fast
+    config = _config
+    cls = _cls or config["scope_cls"] or Scope
+    if policy is None:
+        policy = config["policy"] or _ALLOW_ALL
+    defaults = config["scope_kwargs"]
+    if defaults:
+        kwargs = {**defaults, **kwargs}
+    if "executor" not in kwargs and config["executor"] is not None:
+        kwargs["executor"] = config["executor"]
+    if not kwargs and cls is Scope:
+        return Scope(policy)  # the common case, without keyword-argument plumbing
+    return cls(policy=policy, **kwargs)
+
+
+def scoped(policy: Policy | None = None, *, _cls: type[Scope] | None = None, **kwargs: Any) -> Callable[[F], F]:
+    """Decorator: each call of the function runs in a fresh ``airlock.scope(...)``.
+
+    Works on plain and ``async`` functions; ``functools.wraps`` metadata is kept.
+    """
+
+    def decorator(func: F) -> F:
+        from inspect import iscoroutinefunction
+
+        if iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def async_wrapper(*args: Any, **kw: Any) -> Any:
+                with scope(policy, _cls=_cls, **kwargs):
+                    return await func(*args, **kw)
+
+            return async_wrapper  # type: ignore[return-value]
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kw: Any) -> Any:
+            with scope(policy, _cls=_cls, **kwargs):
+                return func(*args, **kw)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+class policy:  # noqa: N801 - a function-like context manager, named as the API says
+    """``with airlock.policy(p):`` adds a local policy to intents enqueued inside.
+
+    The intents go to the same buffer; at flush their local policies are
+    checked innermost first, then the scope's policy. Nothing is buffered
+    separately and nothing is reordered.
+    """
+
+    __slots__ = ("_policy", "_token")
+
+    def __init__(self, p: Policy) -> None:
+        self._policy = p
+        self._token: Token[tuple[Policy, ...]] | None = None
+
+    def __enter__(self) -> None:
+        self._token = _context.policy_stack.set((*_get_policy_stack(), self._policy))
+
+    def __exit__(self, *exc: Any) -> None:
+        assert self._token is not None
+        _context.policy_stack.reset(self._token)
+        self._token = None
+
+
+def get_current_scope() -> Scope | None:
+    """The innermost active scope, or None."""
+    return _get_scope()
+
+
+def enqueue(
+    task: Callable[..., Any],
+    *args: Any,
+    _name: str | None = None,
+    _origin: str | None = None,
+    _dispatch_options: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> None:
+    """Ask for ``task(*args, **kwargs)`` to run when the current scope lets it.
+
+    :param task: any callable (a function, a Celery/Dramatiq/Huey task, ...).
+    :param _name: a name for logs and policies (default: derived from task).
+    :param _origin: free text saying where the intent came from.
+    :param _dispatch_options: options for the backend (``countdown``,
+        ``queue``) and for middleware that declare intent options.
+
+    Raises ``TypeError`` if ``task`` is not callable, ``NoScopeError`` with no
+    active scope, ``PolicyEnqueueError`` inside a policy callback, and
+    whatever the policy's ``on_enqueue`` raises (the intent is then not
+    buffered).
+    """
+    if _get_in_policy():
+        raise PolicyEnqueueError(
+            "Cannot call enqueue() from within a policy callback (or an airlock_enqueue hook). "
+            "Policies may judge intents, but must not create them."
+        )
+    if not callable(task):
+        raise TypeError(
+            f"airlock.enqueue() needs a callable task, got {task!r} ({type(task).__name__}). "
+            "Pass the function or task object itself, not its result or its name."
+        )
+    local = _get_policy_stack()
+    intent = _new_intent(Intent, (task, args, kwargs, _origin, _dispatch_options, local, _name))
+    current = _get_scope()
+    if current is None:
+        raise NoScopeError(
+            f"Cannot enqueue '{intent.name}' without an active airlock.scope(). "
+            "Wrap your code in an airlock.scope() context manager (or decorate it with @airlock.scoped())."
+        )
+    if current._plain_add and _dispatch_options is None and not local:
+        current._intents.append(intent)  # what _add() would do, minus the checks that cannot apply
+    else:
+        current._add(intent)
