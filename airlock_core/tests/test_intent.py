@@ -1,0 +1,276 @@
+"""``airlock.Intent``: the immutable record of one side effect (API.md, "Intents")."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import pickle
+
+import pytest
+
+import airlock
+from airlock import Intent
+
+
+def send_email(user_id: int, to: str = "") -> None:
+    """A module-level task, so intents holding it can be pickled."""
+
+
+class CeleryLikeTask:
+    """Quacks like a Celery task: a callable with a dotted ``name``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __call__(self, *args: object) -> None:
+        pass
+
+
+class Nameless:
+    """A callable with neither ``name`` nor ``__name__``."""
+
+    def __call__(self) -> None:
+        pass
+
+    def __str__(self) -> str:
+        return "nameless-task"
+
+
+class RecordingPolicy:
+    """A policy that records the order in which ``allows`` is consulted."""
+
+    def __init__(self, label: str, log: list[str], allow: bool = True) -> None:
+        self.label, self.log, self.allow = label, log, allow
+
+    def on_enqueue(self, intent: Intent) -> None:
+        pass
+
+    def allows(self, intent: Intent) -> bool:
+        self.log.append(self.label)
+        return self.allow
+
+
+class TestFields:
+    def test_fields_as_given(self) -> None:
+        intent = Intent(task=send_email, args=(1,), kwargs={"to": "a@b"}, origin="signup", dispatch_options={"q": 1})
+        assert intent.task is send_email
+        assert intent.args == (1,)
+        assert intent.kwargs == {"to": "a@b"}
+        assert intent.origin == "signup"
+        assert intent.dispatch_options == {"q": 1}
+
+    def test_optional_fields_default_to_none(self) -> None:
+        intent = Intent(task=send_email, args=(), kwargs={})
+        assert intent.origin is None
+        assert intent.dispatch_options is None
+        assert intent.local_policies == ()
+
+    def test_args_list_becomes_tuple(self) -> None:
+        intent = Intent(task=send_email, args=[1, 2], kwargs={})
+        assert intent.args == (1, 2)
+        assert type(intent.args) is tuple
+
+    def test_args_from_enqueue_are_a_tuple(self) -> None:
+        with airlock.scope(executor=lambda intent: None) as s:
+            airlock.enqueue(send_email, 7, to="x")
+        (intent,) = s.intents
+        assert intent.args == (7,)
+        assert intent.kwargs == {"to": "x"}
+
+    def test_direct_construction_with_private_fields(self) -> None:
+        local = airlock.DropAll()
+        intent = Intent(
+            task=send_email, args=(), kwargs={}, _local_policies=[local], _explicit_name="custom"
+        )
+        assert intent.local_policies == (local,)
+        assert intent._local_policies == (local,)
+        assert intent._explicit_name == "custom"
+        assert intent.name == "custom"
+
+
+class TestName:
+    def test_explicit_name_wins(self) -> None:
+        task = CeleryLikeTask("app.tasks.other")
+        assert Intent(task=task, args=(), kwargs={}, _explicit_name="mine").name == "mine"
+
+    def test_explicit_name_from_enqueue(self) -> None:
+        with airlock.scope(executor=lambda intent: None) as s:
+            airlock.enqueue(send_email, 1, _name="welcome_mail")
+        assert s.intents[0].name == "welcome_mail"
+
+    def test_celery_like_name_uses_last_dotted_part(self) -> None:
+        assert Intent(task=CeleryLikeTask("app.tasks.send_email"), args=(), kwargs={}).name == "send_email"
+
+    def test_celery_like_name_without_dots(self) -> None:
+        assert Intent(task=CeleryLikeTask("ping"), args=(), kwargs={}).name == "ping"
+
+    def test_function_uses_dunder_name(self) -> None:
+        assert Intent(task=send_email, args=(), kwargs={}).name == "send_email"
+
+    def test_lambda(self) -> None:
+        assert Intent(task=lambda: None, args=(), kwargs={}).name == "<lambda>"
+
+    def test_falls_back_to_str(self) -> None:
+        assert Intent(task=Nameless(), args=(), kwargs={}).name == "nameless-task"
+
+    def test_partial_falls_back_to_str(self) -> None:
+        task = functools.partial(send_email, 1)
+        assert Intent(task=task, args=(), kwargs={}).name == str(task)
+
+
+class TestText:
+    def test_str_reads_like_a_call(self) -> None:
+        intent = Intent(task=send_email, args=(1,), kwargs={"to": "a@b"})
+        assert str(intent) == "send_email(1, to='a@b')"
+
+    def test_str_without_arguments(self) -> None:
+        assert str(Intent(task=send_email, args=(), kwargs={})) == "send_email()"
+
+    def test_repr_minimal(self) -> None:
+        intent = Intent(task=send_email, args=(1,), kwargs={"to": "a@b"})
+        assert repr(intent) == "Intent('send_email', args=(1,), kwargs={'to': 'a@b'})"
+
+    def test_repr_shows_origin_options_and_policy_count(self) -> None:
+        intent = Intent(
+            task=send_email,
+            args=(),
+            kwargs={},
+            origin="view",
+            dispatch_options={"countdown": 5},
+            _local_policies=(airlock.AllowAll(), airlock.DropAll()),
+        )
+        assert repr(intent) == (
+            "Intent('send_email', args=(), kwargs={}, origin='view', dispatch_options={'countdown': 5}, policies=2)"
+        )
+
+
+class TestValueSemantics:
+    def test_not_hashable(self) -> None:
+        intent = Intent(task=send_email, args=(), kwargs={"data": [1]})
+        with pytest.raises(TypeError):
+            hash(intent)
+        with pytest.raises(TypeError):
+            {intent}  # noqa: B018 - building the set is the test
+
+    def test_equality_is_field_equality(self) -> None:
+        a = Intent(task=send_email, args=[1], kwargs={"to": "x"})
+        b = Intent(task=send_email, args=(1,), kwargs={"to": "x"})
+        assert a == b
+        assert not (a != b)
+
+    @pytest.mark.parametrize(
+        "change",
+        [
+            {"args": (2,)},
+            {"kwargs": {"to": "y"}},
+            {"origin": "elsewhere"},
+            {"dispatch_options": {"queue": "q"}},
+            {"_explicit_name": "other"},
+            {"task": print},
+        ],
+        ids=lambda change: next(iter(change)),
+    )
+    def test_any_field_difference_makes_unequal(self, change: dict[str, object]) -> None:
+        base = Intent(task=send_email, args=(1,), kwargs={"to": "x"})
+        assert base != base.replace(**change)
+
+    def test_never_equal_to_a_plain_tuple(self) -> None:
+        # A record equals records, not sequences that happen to hold the same values
+        # (airlock-py's Intent, a dataclass, compares equal only to Intents).
+        intent = Intent(task=send_email, args=(1,), kwargs={})
+        assert intent != tuple(intent)
+        assert tuple(intent) != intent
+
+    @pytest.mark.parametrize("field", ["task", "args", "kwargs", "origin", "dispatch_options", "name"])
+    def test_immutable(self, field: str) -> None:
+        intent = Intent(task=send_email, args=(1,), kwargs={})
+        with pytest.raises(AttributeError):
+            setattr(intent, field, None)
+        assert intent.args == (1,)
+
+    def test_new_attributes_cannot_be_added(self) -> None:
+        intent = Intent(task=send_email, args=(), kwargs={})
+        with pytest.raises(AttributeError):
+            intent.extra = 1  # type: ignore[attr-defined]
+
+    @pytest.mark.parametrize(
+        "roundtrip",
+        [lambda i: pickle.loads(pickle.dumps(i)), copy.copy, copy.deepcopy],
+        ids=["pickle", "copy", "deepcopy"],
+    )
+    def test_roundtrip_keeps_every_field(self, roundtrip) -> None:  # type: ignore[no-untyped-def]
+        intent = Intent(
+            task=send_email,
+            args=[1],
+            kwargs={"to": "x"},
+            origin="o",
+            dispatch_options={"queue": "q"},
+            _local_policies=(airlock.AllowAll(),),
+            _explicit_name="n",
+        )
+        again = roundtrip(intent)
+        assert type(again) is Intent
+        assert (again.task, again.args, again.kwargs) == (send_email, (1,), {"to": "x"})
+        assert (again.origin, again.dispatch_options, again.name) == ("o", {"queue": "q"}, "n")
+        assert len(again.local_policies) == 1
+        assert isinstance(again.local_policies[0], airlock.AllowAll)
+
+
+class TestReplace:
+    def test_returns_changed_copy(self) -> None:
+        intent = Intent(task=send_email, args=(1,), kwargs={}, dispatch_options={"a": 1})
+        changed = intent.replace(dispatch_options=None, args=[2])
+        assert changed.dispatch_options is None
+        assert changed.args == (2,)
+        assert changed.task is send_email
+        assert intent.dispatch_options == {"a": 1}
+        assert intent.args == (1,)
+
+    def test_keeps_private_fields(self) -> None:
+        local = airlock.DropAll()
+        intent = Intent(task=send_email, args=(), kwargs={}, _local_policies=(local,), _explicit_name="n")
+        changed = intent.replace(origin="x")
+        assert changed.local_policies == (local,)
+        assert changed.name == "n"
+
+    def test_unknown_field_is_an_error(self) -> None:
+        intent = Intent(task=send_email, args=(), kwargs={})
+        with pytest.raises(TypeError, match="colour"):
+            intent.replace(colour="red")
+
+
+class TestLocalPolicies:
+    def test_captured_at_enqueue_outermost_first(self) -> None:
+        outer, inner = airlock.AllowAll(), airlock.LogOnFlush()
+        with airlock.scope(executor=lambda intent: None) as s:
+            with airlock.policy(outer):
+                with airlock.policy(inner):
+                    airlock.enqueue(send_email, 1)
+                airlock.enqueue(send_email, 2)
+            airlock.enqueue(send_email, 3)
+        assert [i.local_policies for i in s.intents] == [(outer, inner), (outer,), ()]
+
+    def test_passes_local_policies_checks_innermost_first(self) -> None:
+        log: list[str] = []
+        intent = Intent(
+            task=send_email,
+            args=(),
+            kwargs={},
+            _local_policies=(RecordingPolicy("outer", log), RecordingPolicy("inner", log)),
+        )
+        assert intent.passes_local_policies() is True
+        assert log == ["inner", "outer"]
+
+    def test_passes_local_policies_stops_at_first_refusal(self) -> None:
+        log: list[str] = []
+        intent = Intent(
+            task=send_email,
+            args=(),
+            kwargs={},
+            _local_policies=(RecordingPolicy("outer", log), RecordingPolicy("inner", log, allow=False)),
+        )
+        assert intent.passes_local_policies() is False
+        assert log == ["inner"]
+
+    def test_no_local_policies_passes(self) -> None:
+        assert Intent(task=send_email, args=(), kwargs={}).passes_local_policies() is True
