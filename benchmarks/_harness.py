@@ -7,10 +7,14 @@ reports ratios against a baseline measured in the same run.
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
-__all__ = ["interleaved", "table"]
+__all__ = ["interleaved", "table", "JSON_PREFIX", "emit_json", "ratio"]
+
+#: Prefix of the machine-readable lines a bench script prints (see README.md).
+JSON_PREFIX = "BENCH-JSON "
 
 
 def interleaved(contestants: dict[str, Callable[[], object]], rounds: int = 7, per_round: int = 1) -> dict[str, float]:
@@ -30,3 +34,27 @@ def table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -
     lines = [f"### {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    """``numerator / denominator`` rounded to 2 places, or None when either is missing."""
+    if numerator is None or not denominator:
+        return None
+    return round(numerator / denominator, 2)
+
+
+def emit_json(
+    title: str,
+    unit: str,
+    rows: Sequence[Mapping[str, object]],
+    targets: Sequence[Mapping[str, object]] = (),
+) -> None:
+    """Print one table as a ``BENCH-JSON {...}`` line for ``benchmarks/run.py``.
+
+    ``rows`` are ``{"name": str, "values": {contestant: number | None},
+    "ratios": {"a/b": number | None}}``; ``targets`` are ``{"name": str,
+    "measured": number | None, "limit": number, "met": bool | None}``. The
+    format is documented in ``benchmarks/README.md``.
+    """
+    record = {"title": title, "unit": unit, "rows": list(rows), "targets": list(targets)}
+    print(JSON_PREFIX + json.dumps(record, sort_keys=True), flush=True)
