@@ -1,0 +1,225 @@
+"""The built-in ``threads`` executor: a bounded pool; failures logged and reported, never lost."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import airlock
+from airlock import FlushReport
+from airlock.executors.threads import ThreadsExecutor, threads_executor
+
+#: Bound on every wait in this module; a correct run never comes close.
+WAIT = 10
+
+
+@pytest.fixture
+def pool() -> Iterator[ThreadsExecutor]:
+    """A private two-thread pool, shut down after the test."""
+    executor = ThreadsExecutor(max_workers=2)
+    yield executor
+    executor.shutdown(wait=True)
+
+
+class Gate:
+    """Tasks that block until released, counting how many run at once."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.lock = threading.Lock()
+        self.running = 0
+        self.peak = 0
+        self.threads: set[int] = set()
+        self.done = 0
+
+    def __call__(self, n: int) -> None:
+        with self.lock:
+            self.running += 1
+            self.peak = max(self.peak, self.running)
+            self.threads.add(threading.get_ident())
+        try:
+            assert self.release.wait(WAIT), "gate never opened"
+        finally:
+            with self.lock:
+                self.running -= 1
+                self.done += 1
+
+
+class ReportWaiter:
+    """A hook plugin that signals when ``airlock_after_flush`` delivered a report."""
+
+    def __init__(self) -> None:
+        self.reports: list[FlushReport] = []
+        self.threads: list[str] = []
+        self.event = threading.Event()
+
+    @airlock.hookimpl
+    def airlock_after_flush(self, report: FlushReport) -> None:
+        self.reports.append(report)
+        self.threads.append(threading.current_thread().name)
+        self.event.set()
+
+
+def wait_until(predicate, what: str) -> None:  # type: ignore[no-untyped-def]
+    done = threading.Event()
+    for _ in range(WAIT * 100):
+        if predicate():
+            return
+        done.wait(0.01)
+    pytest.fail(f"timed out waiting until {what}")
+
+
+def test_selected_by_name_runs_on_pool_threads() -> None:
+    ran_on: list[str] = []
+    finished = threading.Event()
+
+    def task() -> None:
+        ran_on.append(threading.current_thread().name)
+        finished.set()
+
+    with airlock.scope(executor="threads") as s:
+        airlock.enqueue(task)
+    assert s.executor is threads_executor
+    assert finished.wait(WAIT)
+    assert ran_on[0].startswith("airlock-threads")
+
+
+def test_pool_is_bounded(pool: ThreadsExecutor) -> None:
+    gate = Gate()
+    with airlock.scope(executor=pool):
+        for n in range(6):
+            airlock.enqueue(gate, n)
+    wait_until(lambda: gate.running == 2, "two tasks run")
+    gate.release.set()
+    wait_until(lambda: gate.done == 6, "every task finished")
+    assert gate.peak == 2
+    assert len(gate.threads) == 2
+
+
+def test_size_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRLOCK_THREADS_MAX_WORKERS", "3")
+    executor = ThreadsExecutor()
+    assert executor.max_workers == 3
+    assert executor.max_pending == 300
+    monkeypatch.setenv("AIRLOCK_THREADS_MAX_PENDING", "7")
+    assert executor.max_pending == 7
+    assert repr(executor) == "ThreadsExecutor(max_workers=3, max_pending=7)"
+
+
+def test_explicit_size_beats_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRLOCK_THREADS_MAX_WORKERS", "3")
+    assert ThreadsExecutor(max_workers=5).max_workers == 5
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "many"])
+def test_invalid_size_in_the_environment(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("AIRLOCK_THREADS_MAX_WORKERS", value)
+    with pytest.raises(ValueError, match="AIRLOCK_THREADS_MAX_WORKERS"):
+        ThreadsExecutor().max_workers  # noqa: B018 - reading it is the test
+
+
+def test_submitting_beyond_max_pending_waits_for_a_slot() -> None:
+    executor = ThreadsExecutor(max_workers=1, max_pending=1)
+    gate = Gate()
+    try:
+        executor(airlock.Intent(task=gate, args=(1,), kwargs={}))
+        submitter = threading.Thread(target=executor, args=(airlock.Intent(task=gate, args=(2,), kwargs={}),))
+        submitter.start()
+        submitter.join(0.2)
+        assert submitter.is_alive(), "the second submit did not wait for a free slot"
+        gate.release.set()
+        submitter.join(WAIT)
+        assert not submitter.is_alive()
+        wait_until(lambda: gate.done == 2, "both tasks finished")
+    finally:
+        gate.release.set()
+        executor.shutdown(wait=True)
+
+
+def test_failure_is_logged_and_reported_when_the_work_is_done(  # type: ignore[no-untyped-def]
+    pool: ThreadsExecutor, airlock_plugin, caplog
+) -> None:
+    caplog.set_level(logging.ERROR, logger="airlock.executors.threads")
+    waiter = ReportWaiter()
+    airlock_plugin(waiter)
+    gate = Gate()
+    error = LookupError("user 3 vanished")
+
+    def fails(n: int) -> None:
+        gate(n)
+        raise error
+
+    with airlock.scope(executor=pool) as s:
+        airlock.enqueue(gate, 1)
+        airlock.enqueue(fails, 2)
+    # flush() returned while the work still waits: the report stays open
+    assert not s.report.complete
+    assert waiter.reports == []
+    gate.release.set()
+    assert waiter.event.wait(WAIT)
+    (report,) = waiter.reports
+    assert report is s.report
+    assert report.complete
+    assert [i.args for i in report.dispatched] == [(1,)]
+    assert [(i.args, exc) for i, exc in report.failed] == [((2,), error)]
+    assert waiter.threads[0].startswith("airlock-threads")
+    (record,) = [r for r in caplog.records if r.name == "airlock.executors.threads"]
+    assert record.levelno == logging.ERROR
+    assert "fails" in record.getMessage()
+    assert record.exc_info is not None and record.exc_info[1] is error
+
+
+def test_success_reports_after_all_work_finished(pool: ThreadsExecutor, airlock_plugin) -> None:  # type: ignore[no-untyped-def]
+    waiter = ReportWaiter()
+    airlock_plugin(waiter)
+    gate = Gate()
+    with airlock.scope(executor=pool) as s:
+        for n in range(3):
+            airlock.enqueue(gate, n)
+    gate.release.set()
+    assert waiter.event.wait(WAIT)
+    assert gate.done == 3
+    assert waiter.reports == [s.report]
+    assert s.report.ok and len(s.report.dispatched) == 3
+
+
+def test_returns_a_future(pool: ThreadsExecutor) -> None:
+    future = pool(airlock.Intent(task=sum, args=([1, 2, 3],), kwargs={}))
+    assert future.result(timeout=WAIT) == 6
+
+
+def test_shutdown_then_reuse(pool: ThreadsExecutor) -> None:
+    assert pool(airlock.Intent(task=len, args=("ab",), kwargs={})).result(timeout=WAIT) == 2
+    pool.shutdown()
+    assert pool(airlock.Intent(task=len, args=("abc",), kwargs={})).result(timeout=WAIT) == 3
+
+
+def test_work_submitted_before_interpreter_exit_completes(python, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # Each task waits until the main script has finished, so the work can only
+    # complete while the interpreter is exiting.
+    code = f"""
+    import pathlib, time
+    import airlock
+
+    out = pathlib.Path({str(tmp_path)!r})
+    main_done = out / "main-done"
+
+    def write_after_main(n):
+        deadline = time.monotonic() + {WAIT}
+        while not main_done.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        (out / f"task-{{n}}").write_text("after main" if main_done.exists() else "timed out")
+
+    with airlock.scope(executor="threads"):
+        for n in range(6):
+            airlock.enqueue(write_after_main, n)
+    main_done.write_text("")
+    """
+    result = python(code, env={"AIRLOCK_THREADS_MAX_WORKERS": "2"})
+    assert result.returncode == 0, result.stderr
+    written = {p.name: p.read_text() for p in tmp_path.iterdir() if p.name.startswith("task-")}
+    assert written == {f"task-{n}": "after main" for n in range(6)}
