@@ -1,0 +1,29 @@
+"""The Django app ``"airlock.integrations.django"``: configures airlock at start-up."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+__all__ = ["AirlockConfig"]
+
+
+class AirlockConfig(AppConfig):
+    """Add ``"airlock.integrations.django"`` to ``INSTALLED_APPS``.
+
+    At start-up (``ready()``) it validates ``settings.AIRLOCK`` and calls
+    ``airlock.configure()`` with it, so ``airlock.scope()``,
+    ``@airlock.scoped()`` and :class:`AirlockMiddleware` use ``DjangoScope``
+    (or ``AIRLOCK["SCOPE"]``) and the configured policy, executor, scope
+    arguments and options. A mistake is an ``ImproperlyConfigured`` at
+    start-up that names the bad key or value and the valid ones.
+    """
+
+    name = "airlock.integrations.django"
+    label = "airlock"
+    verbose_name = "airlock"
+    default = True
+
+    def ready(self) -> None:
+        from .conf import configure_from_settings
+
+        configure_from_settings()

@@ -1,0 +1,169 @@
+"""The ``AIRLOCK`` Django setting: reading, validating, applying.
+
+::
+
+    AIRLOCK = {
+        "POLICY": "airlock.AllowAll",   # dotted path, class, instance or factory
+        "EXECUTOR": "celery",           # executor name, dotted path or callable; None: the core's default
+        "SCOPE": "airlock.integrations.django.DjangoScope",  # dotted path or class
+        "SCOPE_KWARGS": {"using": "default"},                # extra arguments for SCOPE
+        "OPTIONS": {"fail_fast": True},  # options of airlock-core and installed plugins
+    }
+
+Every key is optional. :func:`configure_from_settings` (run by the app at
+start-up) checks everything and raises ``ImproperlyConfigured`` naming the
+bad key or value, the valid ones, and the closest match.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+
+import airlock
+from airlock import AirlockError, Executor, Policy, Scope
+
+__all__ = ["DEFAULTS", "get_setting", "get_policy", "get_executor", "get_scope_class", "configure_from_settings"]
+
+#: Every key ``settings.AIRLOCK`` accepts, with its default.
+DEFAULTS: dict[str, Any] = {
+    "POLICY": "airlock.AllowAll",
+    "EXECUTOR": None,
+    "SCOPE": "airlock.integrations.django.DjangoScope",
+    "SCOPE_KWARGS": {},
+    "OPTIONS": {},
+}
+
+
+def _user_settings() -> Mapping[str, Any]:
+    value = getattr(settings, "AIRLOCK", None)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ImproperlyConfigured(f"settings.AIRLOCK must be a dict, got {type(value).__name__}: {value!r}.")
+    return value
+
+
+def _suggest(name: str, choices: list[str]) -> str:
+    """`` Did you mean 'X'?`` for the closest choice (case-insensitive), or ''."""
+    by_upper = {c.upper(): c for c in choices}
+    found = difflib.get_close_matches(name.upper(), list(by_upper), n=1, cutoff=0.6)
+    return f" Did you mean {by_upper[found[0]]!r}?" if found else ""
+
+
+def validate_settings() -> None:
+    """Raise ``ImproperlyConfigured`` for a key of ``settings.AIRLOCK`` that airlock does not know."""
+    for key in _user_settings():
+        if key not in DEFAULTS:
+            raise ImproperlyConfigured(
+                f"Unknown key {key!r} in settings.AIRLOCK.{_suggest(str(key), list(DEFAULTS))} "
+                f"Valid keys: {', '.join(DEFAULTS)}. Plugin options go inside AIRLOCK['OPTIONS']."
+            )
+
+
+def get_setting(name: str) -> Any:
+    """The value of ``settings.AIRLOCK[name]``, or its default.
+
+    Raises ``KeyError`` for a name airlock does not define.
+    """
+    if name not in DEFAULTS:
+        raise KeyError(f"{name!r} is not an airlock setting; valid: {', '.join(DEFAULTS)}")
+    return _user_settings().get(name, DEFAULTS[name])
+
+
+def _import(key: str, path: str) -> Any:
+    try:
+        return import_string(path)
+    except ImportError as exc:
+        raise ImproperlyConfigured(f"settings.AIRLOCK[{key!r}] = {path!r} cannot be imported: {exc}") from exc
+
+
+def get_policy() -> Policy:
+    """The policy ``AIRLOCK["POLICY"]`` names.
+
+    A dotted path is imported first. A class is instantiated, a policy
+    instance (with ``allows`` and ``on_enqueue``) is used as it is, any other
+    callable is called to build one; None means ``AllowAll()``.
+    """
+    value = get_setting("POLICY")
+    if value is None:
+        return airlock.AllowAll()
+    if isinstance(value, str):
+        value = _import("POLICY", value)
+    if not isinstance(value, type) and hasattr(value, "allows") and hasattr(value, "on_enqueue"):
+        return value
+    if callable(value):
+        value = value()
+    if not (hasattr(value, "allows") and hasattr(value, "on_enqueue")):
+        raise ImproperlyConfigured(
+            f"settings.AIRLOCK['POLICY'] must give a policy (an object with allows() and on_enqueue()), "
+            f"got {value!r}."
+        )
+    return value
+
+
+def get_executor() -> Executor:
+    """The executor ``AIRLOCK["EXECUTOR"]`` selects.
+
+    A callable is itself; a string with a dot is a dotted import path
+    (``"myapp.executors.custom"``); any other string is an installed
+    executor's name (``"celery"``, ``"threads"``). None means the core's
+    default: ``AIRLOCK_EXECUTOR`` from the environment, else ``sync``.
+    """
+    value = get_setting("EXECUTOR")
+    if value is None:
+        value = os.environ.get("AIRLOCK_EXECUTOR") or "sync"
+    if isinstance(value, str) and "." in value:
+        value = _import("EXECUTOR", value)
+    try:
+        return airlock.resolve_executor(value)
+    except (AirlockError, TypeError) as exc:
+        raise ImproperlyConfigured(f"settings.AIRLOCK['EXECUTOR']: {exc}") from exc
+
+
+def get_scope_class() -> type[Scope]:
+    """The scope class ``AIRLOCK["SCOPE"]`` names (default ``DjangoScope``)."""
+    value = get_setting("SCOPE")
+    if isinstance(value, str):
+        value = _import("SCOPE", value)
+    if not (isinstance(value, type) and issubclass(value, Scope)):
+        raise ImproperlyConfigured(f"settings.AIRLOCK['SCOPE'] must be a subclass of airlock.Scope, got {value!r}.")
+    return value
+
+
+def _mapping(key: str) -> dict[str, Any]:
+    value = get_setting(key)
+    if not isinstance(value, Mapping):
+        raise ImproperlyConfigured(f"settings.AIRLOCK[{key!r}] must be a dict, got {type(value).__name__}.")
+    return dict(value)
+
+
+def configure_from_settings() -> None:
+    """Check ``settings.AIRLOCK`` and pass it to ``airlock.configure()``.
+
+    Called by the app's ``ready()``. Raises ``ImproperlyConfigured`` for an
+    unknown key, an unknown executor name, an unimportable path, an unknown
+    or invalid option, or scope arguments the scope class rejects.
+    """
+    validate_settings()
+    policy = get_policy()
+    executor = get_executor() if get_setting("EXECUTOR") is not None else None
+    scope_cls = get_scope_class()
+    scope_kwargs = _mapping("SCOPE_KWARGS")
+    options = _mapping("OPTIONS")
+    try:
+        airlock.configure(scope_cls=scope_cls, policy=policy, executor=executor, scope_kwargs=scope_kwargs, **options)
+    except AirlockError as exc:
+        raise ImproperlyConfigured(f"settings.AIRLOCK['OPTIONS']: {exc}") from exc
+    try:  # a trial scope: wrong SCOPE_KWARGS fail now, not at the first request
+        scope_cls(policy=policy, **scope_kwargs)
+    except (AirlockError, TypeError) as exc:
+        raise ImproperlyConfigured(
+            f"settings.AIRLOCK['SCOPE_KWARGS'] = {scope_kwargs!r} is not accepted by {scope_cls.__name__}: {exc}"
+        ) from exc

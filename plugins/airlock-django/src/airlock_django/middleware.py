@@ -1,0 +1,103 @@
+"""``AirlockMiddleware``: one airlock scope per request, for WSGI and ASGI."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.http import HttpRequest, HttpResponseBase
+
+import airlock
+from airlock import Scope
+
+from .scope import DjangoScope
+
+__all__ = ["AirlockMiddleware"]
+
+
+class AirlockMiddleware:
+    """Wraps each request in its own airlock scope.
+
+    The scope is entered before the view and is available as
+    ``request.airlock_scope``. When the response is ready it flushes if
+    :meth:`should_flush` says so (default: status < 400) and discards
+    otherwise; when the view raises, it discards and the exception
+    propagates. With the default ``DjangoScope`` a flush dispatches once the
+    database transaction commits.
+
+    Works under WSGI and ASGI, with sync and async views (Django's
+    ``sync_and_async_middleware`` pattern): under ASGI the flush runs in
+    Django's thread for synchronous code, where the request's database
+    connection lives.
+
+    The scope class, policy, executor and scope arguments come from
+    ``airlock.configure()`` (set by the app from ``settings.AIRLOCK``), with
+    ``DjangoScope`` when no scope class is configured. Override
+    :meth:`make_scope` to build it differently.
+    """
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        self.get_response = get_response
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
+            markcoroutinefunction(self)
+
+    def should_flush(self, request: HttpRequest, response: HttpResponseBase) -> bool:
+        """Flush (True) or discard (False) the request's intents. Default: status < 400."""
+        return response.status_code < 400
+
+    def make_scope(self, request: HttpRequest) -> Scope:
+        """A new, not yet entered scope for ``request``."""
+        if airlock.get_configuration()["scope_cls"] is None:
+            return airlock.scope(_cls=DjangoScope)
+        return airlock.scope()
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.async_mode:
+            return self._acall(request)
+        scope = self.make_scope(request).enter()
+        request.airlock_scope = scope  # type: ignore[attr-defined]
+        try:
+            response = self.get_response(request)
+        except BaseException:
+            scope.exit()
+            scope.discard()
+            raise
+        scope.exit()
+        self._finish(scope, request, response)
+        return response
+
+    async def _acall(self, request: HttpRequest) -> HttpResponseBase:
+        scope = self.make_scope(request).enter()
+        request.airlock_scope = scope  # type: ignore[attr-defined]
+        get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]] = self.get_response
+        try:
+            response = await get_response(request)
+        except BaseException:
+            scope.exit()
+            await self._in_sync_thread(scope, scope.discard)
+            raise
+        scope.exit()
+        await self._in_sync_thread(scope, self._finish, scope, request, response)
+        return response
+
+    def _finish(self, scope: Scope, request: HttpRequest, response: HttpResponseBase) -> None:
+        if self.should_flush(request, response):
+            scope.flush()
+        else:
+            scope.discard()
+
+    @staticmethod
+    async def _in_sync_thread(scope: Scope, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn`` where synchronous Django code runs (database, executors, hooks).
+
+        A scope with no intents has nothing to dispatch: finish it inline.
+        """
+        if scope.intents:
+            await sync_to_async(fn, thread_sensitive=True)(*args)
+        else:
+            fn(*args)

@@ -1,0 +1,108 @@
+"""A small Django project for the airlock-django tests, configured here.
+
+Databases: ``default`` and ``other`` are SQLite files; ``postgres`` is the
+PostgreSQL service (``AIRLOCK_TEST_POSTGRES_DSN``), present only when it is
+reachable: its tests then call ``require_service("postgres")``, which skips
+locally and fails under ``CI=true``. Tests run with real commits
+(``django_db(transaction=True)``): ``on_commit`` callbacks only fire when a
+transaction really commits, which Django's rolled-back ``TestCase`` never does.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import django
+import pytest
+from django.conf import settings
+
+import airlock
+from airlock.testing import reachable, service_url
+
+sys.path.insert(0, str(Path(__file__).parent))  # the test project's package
+
+
+def _postgres() -> dict[str, object]:
+    url = urlsplit(service_url("postgres"))
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": (url.path or "/test").lstrip("/") or "test",
+        "USER": unquote(url.username or "postgres"),
+        "PASSWORD": unquote(url.password or ""),
+        "HOST": url.hostname or "127.0.0.1",
+        "PORT": str(url.port or 5432),
+        "TEST": {"NAME": f"test_airlock_django_{os.getpid()}"},
+    }
+
+
+def _settings() -> dict[str, object]:
+    files = Path(tempfile.mkdtemp(prefix="airlock-django-tests-"))
+    databases: dict[str, dict[str, object]] = {
+        alias: {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(files / f"{alias}.sqlite3"),
+            "TEST": {"NAME": str(files / f"test_{alias}.sqlite3")},
+        }
+        for alias in ("default", "other")
+    }
+    if reachable(service_url("postgres"), 5432) is None:
+        databases["postgres"] = _postgres()
+    return {
+        "DEBUG": False,
+        "SECRET_KEY": "airlock-django-tests",
+        "ALLOWED_HOSTS": ["testserver"],
+        "USE_TZ": True,
+        "DATABASES": databases,
+        "INSTALLED_APPS": ["airlock.integrations.django", "django_tasks", "airlock_django_testproject"],
+        "MIDDLEWARE": ["airlock.integrations.django.AirlockMiddleware"],
+        "ROOT_URLCONF": "airlock_django_testproject.urls",
+        "DEFAULT_AUTO_FIELD": "django.db.models.AutoField",
+        "AIRLOCK": {},
+        "TASKS": {
+            "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"},
+            "dummy": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"},
+        },
+    }
+
+
+if settings.configured:  # another suite configured Django in this process first
+    raise pytest.UsageError(
+        "airlock-django's tests need their own Django settings, but Django is already configured in this "
+        "process. Run them in a process of their own: make test-plugin PLUGIN=airlock-django"
+    )
+settings.configure(**_settings())
+django.setup()
+
+@pytest.fixture(params=["default", "postgres"], ids=["sqlite", "postgres"])
+def alias(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A database alias to test against; the scopes follow its transactions."""
+    from airlock.testing import require_service
+
+    if request.param == "postgres":
+        require_service("postgres")
+    airlock.configure(scope_kwargs={"using": request.param})
+    yield request.param
+    restore_settings_configuration()
+
+
+def restore_settings_configuration() -> None:
+    """Back to the configuration the app made from ``settings.AIRLOCK``."""
+    from airlock_django.conf import configure_from_settings
+
+    airlock.reset_configuration()
+    configure_from_settings()
+
+
+@pytest.fixture(autouse=True)
+def probe() -> Iterator[list[tuple[str, bool]]]:
+    """What the test project's tasks saw, in the order they ran."""
+    from airlock_django_testproject import tasks
+
+    tasks.RESULTS.clear()
+    yield tasks.RESULTS
+    tasks.RESULTS.clear()

@@ -1,0 +1,115 @@
+"""Real requests through Django's test clients (WSGI and ASGI), against SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from airlock_django import DjangoScope
+from airlock_django_testproject.tasks import DispatchBroke
+from asgiref.sync import async_to_sync
+from django.test import AsyncClient, Client
+
+import airlock
+
+pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
+
+
+def fates(scope: airlock.Scope) -> dict[str, list[str]]:
+    report = scope.report
+    assert report is not None and report.complete
+    found: dict[str, list[str]] = {}
+    for fate in report.fates():
+        found.setdefault(fate.status, []).append(fate.intent.args[-1])
+    return found
+
+
+def test_task_runs_after_commit_and_sees_the_row(alias, probe):
+    response = Client().get(f"/create/{alias}/alpha/")
+
+    assert response.status_code == 201
+    assert probe == [("alpha", True)]  # a separate connection saw the committed row
+    scope = response.wsgi_request.airlock_scope
+    assert isinstance(scope, DjangoScope) and scope.using == alias
+    assert fates(scope) == {"dispatched": ["alpha"]}
+
+
+def test_4xx_response_discards(alias, probe):
+    response = Client().get(f"/create/{alias}/beta/?status=404")
+
+    assert response.status_code == 404
+    assert probe == []
+    assert fates(response.wsgi_request.airlock_scope) == {"discarded": ["beta"]}
+
+
+def test_view_exception_discards(alias, probe):
+    client = Client(raise_request_exception=False)
+    response = client.get(f"/create_then_raise/{alias}/gamma/")
+
+    assert response.status_code == 500
+    assert probe == []
+
+
+def test_rolled_back_transaction_drops_its_intent(alias, probe):
+    response = Client().get(f"/rolled_back/{alias}/delta/")
+
+    assert response.status_code == 200
+    assert probe == []
+    assert fates(response.wsgi_request.airlock_scope) == {"discarded": ["delta"]}
+
+
+def test_savepoint_rollback_drops_only_its_own(alias, probe):
+    response = Client().get(f"/savepoints/{alias}/eps/")
+
+    assert probe == [("eps-before", True), ("eps-after", True)]
+    assert fates(response.wsgi_request.airlock_scope) == {
+        "dispatched": ["eps-before", "eps-after"],
+        "discarded": ["eps-inner"],
+    }
+
+
+def test_one_failing_dispatch_does_not_stop_the_rest(alias, probe, caplog):
+    with caplog.at_level(logging.ERROR, logger="django.db.backends.base"):
+        response = Client().get(f"/one_fails/{alias}/zeta/")
+
+    assert response.status_code == 200  # robust on_commit: logged, not raised into the response
+    assert probe == [("zeta-first", True), ("zeta", True)]
+    report = response.wsgi_request.airlock_scope.report
+    assert [type(exc) for _, exc in report.failed] == [DispatchBroke]
+    assert len(report.dispatched) == 2
+    assert any("FlushFailed" in record.getMessage() or record.exc_info for record in caplog.records)
+
+
+def asgi_get(url: str):
+    """A request through Django's ASGI handler (the async test client)."""
+    return async_to_sync(AsyncClient().get)(url)
+
+
+def test_asgi_async_view_flushes_after_commit(alias, probe):
+    response = asgi_get(f"/async_create/{alias}/eta/")
+
+    assert response.status_code == 201
+    assert probe == [("eta", True), ("eta-from-async", True)]
+    assert fates(response.asgi_request.airlock_scope) == {"dispatched": ["eta", "eta-from-async"]}
+
+
+def test_asgi_async_view_4xx_discards(alias, probe):
+    response = asgi_get(f"/async_create/{alias}/theta/?status=409")
+
+    assert response.status_code == 409
+    assert probe == []
+
+
+def test_asgi_sync_view(alias, probe):
+    response = asgi_get(f"/savepoints/{alias}/iota/")
+
+    assert response.status_code == 200
+    assert probe == [("iota-before", True), ("iota-after", True)]
+
+
+def test_should_flush_is_overridable(alias, probe, settings):
+    settings.MIDDLEWARE = ["airlock_django_testproject.middleware.KeepOnConflictMiddleware"]
+    response = Client().get(f"/create/{alias}/kappa/?status=409")
+
+    assert response.status_code == 409
+    assert probe == [("kappa", True)]
