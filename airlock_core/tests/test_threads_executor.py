@@ -187,6 +187,26 @@ def test_success_reports_after_all_work_finished(pool: ThreadsExecutor, airlock_
     assert s.report.ok and len(s.report.dispatched) == 3
 
 
+def test_report_completes_without_any_after_flush_hook(pool: ThreadsExecutor) -> None:
+    # The work finishes after flush() returned and nobody observes the report:
+    # it must still complete, with the late failure moved to ``failed``.
+    gate = Gate()
+    error = LookupError("late")
+
+    def fails(n: int) -> None:
+        gate(n)
+        raise error
+
+    with airlock.scope(executor=pool) as s:
+        airlock.enqueue(gate, 1)
+        airlock.enqueue(fails, 2)
+    assert not s.report.complete
+    gate.release.set()
+    wait_until(lambda: s.report.complete, "the report completes")
+    assert [i.args for i in s.report.dispatched] == [(1,)]
+    assert [(i.args, exc) for i, exc in s.report.failed] == [((2,), error)]
+
+
 def test_returns_a_future(pool: ThreadsExecutor) -> None:
     future = pool(airlock.Intent(task=sum, args=([1, 2, 3],), kwargs={}))
     assert future.result(timeout=WAIT) == 6

@@ -60,6 +60,7 @@ class FlushReport:
         "_late_failures",
         "_lock",
         "_on_complete",
+        "_finished",
         "complete",
     )
 
@@ -80,6 +81,7 @@ class FlushReport:
         self._late_failures: list[tuple[Intent, BaseException]] = []
         self._lock: threading.Lock | None = None
         self._on_complete: Callable[[FlushReport], None] | None = None
+        self._finished = False  # dispatch returned; the last release completes the report
         #: True once every dispatch has finished and after-flush hooks ran.
         self.complete = False
 
@@ -156,7 +158,7 @@ class FlushReport:
                 if error is not None:
                     self._late_failures.append((intent, error))
                 self._holds -= 1
-                fire = self._holds == 0 and self._on_complete is not None
+                fire = self._holds == 0 and self._finished
             if fire:
                 self._complete()
 
@@ -166,10 +168,12 @@ class FlushReport:
         """Called by the core when dispatch returns; completes unless held."""
         if self._lock is None:
             self._on_complete = on_complete
+            self._finished = True
             self._complete()
             return
         with self._lock:
             self._on_complete = on_complete
+            self._finished = True
             fire = self._holds == 0
         if fire:
             self._complete()
