@@ -1,32 +1,80 @@
-"""airlock's pytest plugin (entry point ``pytest11``), for airlock's users.
+"""airlock's pytest plugin, for the tests of code that uses airlock.
+
+Installed with airlock-core and loaded by pytest through the ``pytest11``
+entry point; disable it with ``-p no:airlock``.
 
 Fixtures:
 
-- ``airlock_config``: restores ``airlock.configure()`` state after the test.
-- ``airlock_plugin``: registers an inline hook plugin, always unregistered.
+- ``airlock_capture``: the test runs inside a capturing scope; returns a
+  :class:`airlock.testing.Captured` with ``assert_enqueued(...)`` and friends
+  and ``run(executor)`` to dispatch what was captured.
+- ``airlock_plugin``: ``airlock_plugin(obj)`` registers an inline hook plugin,
+  always unregistered after the test.
+- ``airlock_executor``: ``airlock_executor(name, fn)`` registers an executor by
+  name, always unregistered after the test.
+- ``airlock_config``: ``airlock_config(**kwargs)`` calls ``airlock.configure``;
+  the configuration in effect before the test is restored after it.
+
+Marker:
+
+- ``@pytest.mark.airlock_no_effects``: the test fails on any side effect.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 import pytest
 
 import airlock
+from airlock.testing import Captured, capture, no_effects
+
+__all__ = ["airlock_capture", "airlock_plugin", "airlock_executor", "airlock_config"]
+
+NO_EFFECTS = "airlock_no_effects"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{NO_EFFECTS}: fail the test if its code enqueues any airlock side effect, "
+        "directly or through a nested scope that flushes",
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """Run tests marked ``airlock_no_effects`` inside :func:`airlock.testing.no_effects`."""
+    if item.get_closest_marker(NO_EFFECTS) is None:
+        return (yield)
+    guard = no_effects(f"in a test marked {NO_EFFECTS}")
+    try:
+        with guard:
+            return (yield)
+    except AssertionError as error:
+        if error is not guard.error:
+            raise
+        # Swallowed by the code under test: no traceback of ours would help.
+        pytest.fail(str(error), pytrace=False)
 
 
 @pytest.fixture
-def airlock_config() -> Iterator[None]:
-    """Reset airlock's global configuration before and after the test."""
-    airlock.reset_configuration()
-    yield
-    airlock.reset_configuration()
+def airlock_capture() -> Iterator[Captured]:
+    """Run the test inside a capturing scope; returns what it captured.
+
+    The scope is the outermost one, so it holds every intent the code
+    enqueues, including those that nested scopes (a request's scope, a
+    ``DjangoScope``) flush. Nothing is dispatched unless the test calls
+    ``airlock_capture.run()``; the rest is discarded after the test.
+    """
+    with capture() as captured:
+        yield captured
 
 
 @pytest.fixture
 def airlock_plugin() -> Iterator[Callable[..., str]]:
-    """``airlock_plugin(obj)`` registers a hook plugin for this test only; returns its name."""
+    """``airlock_plugin(obj, name=None)`` registers a hook plugin for this test only; returns its name."""
     from airlock import plugins
 
     names: list[str] = []
@@ -39,3 +87,46 @@ def airlock_plugin() -> Iterator[Callable[..., str]]:
     yield register
     for name in reversed(names):
         plugins.unregister(name=name)
+
+
+@pytest.fixture
+def airlock_executor() -> Iterator[Callable[[str, Any], None]]:
+    """``airlock_executor(name, fn)`` makes ``fn`` selectable as ``name`` for this test only.
+
+    A name that was registered before the test gets its previous executor back.
+    """
+    from airlock import executors
+
+    previous: dict[str, Any] = {}
+
+    def register(name: str, executor: Any) -> None:
+        if name not in previous:
+            previous[name] = executors._registered.get(name)
+        airlock.register_executor(name, executor)
+
+    yield register
+    for name, executor in previous.items():
+        if executor is None:
+            airlock.unregister_executor(name)
+        else:
+            airlock.register_executor(name, executor)
+
+
+@pytest.fixture
+def airlock_config() -> Iterator[Callable[..., None]]:
+    """``airlock_config(**kwargs)`` is ``airlock.configure`` for this test only.
+
+    Whatever ``airlock.configure()`` state was in effect before the test (for
+    example set once in a ``conftest.py``) is restored after it, even if the
+    test changed it by other means.
+    """
+    saved = airlock.get_configuration()
+    yield airlock.configure
+    airlock.reset_configuration()
+    airlock.configure(
+        scope_cls=saved["scope_cls"],
+        policy=saved["policy"],
+        executor=saved["executor"],
+        scope_kwargs=saved["scope_kwargs"] or None,
+        **saved["options"],
+    )
