@@ -65,7 +65,7 @@ def _settings() -> dict[str, object]:
         "AIRLOCK": {},
         "TASKS": {
             "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"},
-            "dummy": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"},
+            "dummy": {"BACKEND": "django_tasks.backends.dummy.DummyBackend", "QUEUES": ["default", "q1"]},
         },
     }
 

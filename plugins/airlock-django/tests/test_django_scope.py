@@ -1,0 +1,153 @@
+"""DjangoScope used directly: deferral to commit, rollbacks, savepoints, databases, failures."""
+
+from __future__ import annotations
+
+import gc
+import logging
+
+import django
+import pytest
+from airlock_django import DjangoScope
+from airlock_django_testproject.models import Thing
+from airlock_django_testproject.tasks import DispatchBroke, broken, note, record_visible
+from django.db import transaction
+
+import airlock
+
+pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
+
+
+class AfterFlush:
+    """An inline hook plugin collecting the reports airlock_after_flush receives."""
+
+    def __init__(self) -> None:
+        self.reports: list[airlock.FlushReport] = []
+
+    @airlock.hookimpl
+    def airlock_after_flush(self, scope, report):
+        self.reports.append(report)
+
+
+def names(intents) -> list[str]:
+    return [intent.args[-1] for intent in intents]
+
+
+def test_scope_ending_inside_a_transaction_waits_for_its_commit(alias, probe):
+    with transaction.atomic(using=alias):
+        Thing.objects.using(alias).create(name="a")
+        with airlock.scope() as scope:
+            airlock.enqueue(record_visible, alias, "a")
+        assert probe == []  # flushed, but the transaction is still open
+        assert not scope.report.complete
+
+    assert probe == [("a", True)]
+    assert scope.report.complete and names(scope.report.dispatched) == ["a"]
+
+
+def test_rollback_after_the_flush_reports_every_intent_discarded(alias, probe, airlock_plugin):
+    hook = AfterFlush()
+    airlock_plugin(hook)
+    with pytest.raises(ValueError), transaction.atomic(using=alias):
+        with airlock.scope() as scope:
+            airlock.enqueue(note, "a")
+            airlock.enqueue(note, "b")
+        raise ValueError("roll back")
+    gc.collect()  # not needed on CPython; makes the test independent of the collector
+
+    assert probe == []
+    assert hook.reports == [scope.report]
+    assert scope.report.complete and scope.report.outcome == "flushed"
+    assert names(scope.report.discarded) == ["a", "b"] and scope.report.dispatched == []
+
+
+def test_scope_ending_inside_a_savepoint_that_rolls_back(alias, probe):
+    with transaction.atomic(using=alias):
+        with airlock.scope() as kept:
+            airlock.enqueue(note, "kept")
+        try:
+            with transaction.atomic(using=alias):
+                with airlock.scope() as lost:
+                    airlock.enqueue(note, "lost")
+                raise ValueError("roll back the savepoint")
+        except ValueError:
+            pass
+        assert lost.report.complete  # known at the savepoint's rollback, before the commit
+        assert names(lost.report.discarded) == ["lost"]
+        assert not kept.report.complete
+
+    assert probe == [("kept", True)]
+    assert names(kept.report.dispatched) == ["kept"]
+
+
+def test_nested_scopes_keep_their_savepoint_state(alias, probe):
+    with airlock.scope() as outer, transaction.atomic(using=alias):
+        try:
+            with transaction.atomic(using=alias):
+                with airlock.scope():
+                    airlock.enqueue(note, "inner-lost")
+                raise ValueError("roll back the savepoint after the inner scope flushed")
+        except ValueError:
+            pass
+        with airlock.Scope():  # a plain nested scope: tied to the savepoint state now
+            airlock.enqueue(note, "plain-kept")
+
+    assert probe == [("plain-kept", True)]
+    assert names(outer.report.discarded) == ["inner-lost"]
+
+
+def test_autocommit_dispatches_at_scope_exit(alias, probe):
+    with airlock.scope() as scope:
+        airlock.enqueue(note, "now")
+        assert probe == []
+    assert probe == [("now", True)]
+    assert scope.report.complete
+
+
+def test_using_follows_only_its_own_database(probe):
+    with transaction.atomic(using="other"):
+        with airlock.scope(using="default"):
+            airlock.enqueue(note, "default-scope")
+        with airlock.scope(using="other"):
+            airlock.enqueue(note, "other-scope")
+        assert probe == [("default-scope", True)]  # "default" has no transaction open
+    assert probe == [("default-scope", True), ("other-scope", True)]
+
+
+def test_failures_are_collected_and_the_rest_dispatched(alias, probe, caplog):
+    with caplog.at_level(logging.ERROR, logger="django.db.backends.base"), transaction.atomic(using=alias):
+        with airlock.scope() as scope:
+            airlock.enqueue(broken, "x")
+            airlock.enqueue(note, "y")
+            airlock.enqueue(broken, "z")
+
+    assert probe == [("y", True)]
+    assert [type(exc) for _, exc in scope.report.failed] == [DispatchBroke, DispatchBroke]
+    logged = [r for r in caplog.records if r.exc_info and isinstance(r.exc_info[1], airlock.FlushFailed)]
+    assert len(logged) == 1  # Django's robust on_commit logged the FlushFailed
+
+
+def test_fail_fast_can_be_asked_for(alias, probe):
+    with pytest.raises(DispatchBroke), transaction.atomic(using=alias):
+        with airlock.scope(fail_fast=True, robust=False) as scope:
+            airlock.enqueue(broken, "x")
+            airlock.enqueue(note, "y")
+
+    assert probe == []
+    assert names(scope.report.not_attempted) == ["y"]
+
+
+def test_robust_needs_django_5():
+    if django.VERSION >= (5, 0):
+        assert DjangoScope().robust is True
+    else:
+        with pytest.raises(airlock.UsageError, match=r"Django >= 5\.0"):
+            DjangoScope(robust=True)
+
+
+def test_policy_drops_are_reported_with_the_rest(alias, probe):
+    with transaction.atomic(using=alias), airlock.scope(policy=airlock.BlockTasks({"note"})) as scope:
+        airlock.enqueue(note, "blocked")
+        airlock.enqueue(record_visible, alias, "missing")
+
+    assert probe == [("missing", False)]
+    assert names(i for i, _ in scope.report.dropped) == ["blocked"]

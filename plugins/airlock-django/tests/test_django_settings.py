@@ -1,0 +1,98 @@
+"""The app found through "airlock.integrations.django", and settings.AIRLOCK validation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from airlock_django import DjangoScope, get_executor, get_policy, get_scope_class, get_setting
+from airlock_django.conf import configure_from_settings
+from django.apps import apps
+from django.core.exceptions import ImproperlyConfigured
+from django.test import override_settings
+
+import airlock
+from airlock.executors.sync import sync_executor
+from airlock.integrations.django.apps import AirlockConfig
+
+
+@pytest.fixture
+def fresh_configuration() -> Iterator[None]:
+    """Apply settings.AIRLOCK from scratch; restore the suite's configuration afterwards."""
+    airlock.reset_configuration()
+    yield
+    airlock.reset_configuration()
+    configure_from_settings()
+
+
+def apply(value: object) -> None:
+    with override_settings(AIRLOCK=value):
+        apps.get_app_config("airlock").ready()
+
+
+def test_django_finds_the_app_through_the_compatible_path():
+    config = apps.get_app_config("airlock")
+    assert type(config) is AirlockConfig
+    assert config.name == "airlock.integrations.django"
+    assert airlock.get_configuration()["scope_cls"] is DjangoScope  # ready() ran at django.setup()
+
+
+def test_defaults():
+    assert get_setting("SCOPE_KWARGS") == {}
+    assert isinstance(get_policy(), airlock.AllowAll)
+    assert get_scope_class() is DjangoScope
+    assert get_executor() is sync_executor
+    with pytest.raises(KeyError, match="valid: POLICY"):
+        get_setting("EXECUTER")
+
+
+def test_full_settings_are_applied(fresh_configuration):
+    apply(
+        {
+            "POLICY": "airlock.LogOnFlush",
+            "EXECUTOR": "threads",
+            "SCOPE": "airlock_django.DjangoScope",
+            "SCOPE_KWARGS": {"using": "other"},
+            "OPTIONS": {"fail_fast": True},
+        }
+    )
+    config = airlock.get_configuration()
+    assert isinstance(config["policy"], airlock.LogOnFlush)
+    assert config["executor"] is airlock.resolve_executor("threads")
+    assert config["scope_kwargs"] == {"using": "other"}
+    assert config["options"] == {"fail_fast": True}
+    scope = airlock.scope()
+    assert isinstance(scope, DjangoScope) and scope.using == "other" and scope.option("fail_fast") is True
+
+
+def test_executor_as_dotted_path_and_policy_as_instance(fresh_configuration):
+    policy = airlock.BlockTasks({"x"})
+    apply({"EXECUTOR": "airlock_django.django_tasks_executor", "POLICY": policy})
+    config = airlock.get_configuration()
+    assert config["policy"] is policy
+    assert config["executor"] is airlock.resolve_executor("django_tasks")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ({"EXECUTER": "sync"}, r"Unknown key 'EXECUTER' in settings\.AIRLOCK\. Did you mean 'EXECUTOR'\?.*POLICY"),
+        ({"executor": "sync"}, r"Unknown key 'executor'.*Did you mean 'EXECUTOR'\?"),
+        ({"fail_fast": True}, r"Unknown key 'fail_fast'.*AIRLOCK\['OPTIONS'\]"),
+        ({"EXECUTOR": "celeri"}, r"AIRLOCK\['EXECUTOR'\]: Unknown airlock executor 'celeri'.*Installed.*sync"),
+        ({"EXECUTOR": "threds"}, r"Did you mean 'threads'\?"),
+        ({"EXECUTOR": "myapp.nowhere.run"}, r"AIRLOCK\['EXECUTOR'\] = 'myapp.nowhere.run' cannot be imported"),
+        ({"EXECUTOR": 42}, r"AIRLOCK\['EXECUTOR'\]"),
+        ({"POLICY": "airlock.NoSuchPolicy"}, r"AIRLOCK\['POLICY'\] = 'airlock.NoSuchPolicy' cannot be imported"),
+        ({"POLICY": 3}, r"AIRLOCK\['POLICY'\] must give a policy"),
+        ({"SCOPE": "airlock.AllowAll"}, r"AIRLOCK\['SCOPE'\] must be a subclass of airlock.Scope"),
+        ({"SCOPE_KWARGS": {"usin": "default"}}, r"AIRLOCK\['SCOPE_KWARGS'\].*not accepted by DjangoScope.*'usin'"),
+        ({"SCOPE_KWARGS": ["using"]}, r"AIRLOCK\['SCOPE_KWARGS'\] must be a dict"),
+        ({"OPTIONS": {"fail_fats": True}}, r"AIRLOCK\['OPTIONS'\].*Unknown airlock option 'fail_fats'.*'fail_fast'"),
+        ({"OPTIONS": {"fail_fast": "yes"}}, r"AIRLOCK\['OPTIONS'\].*Invalid value 'yes' for .* 'fail_fast'"),
+        (["EXECUTOR"], r"settings\.AIRLOCK must be a dict"),
+    ],
+)
+def test_mistakes_are_improperly_configured(fresh_configuration, value, expected):
+    with pytest.raises(ImproperlyConfigured, match=expected):
+        apply(value)

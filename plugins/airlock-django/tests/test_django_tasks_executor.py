@@ -1,0 +1,70 @@
+"""The django_tasks executor, with django.tasks (Django 6) or the django-tasks backport.
+
+The intents are built directly: ``airlock.enqueue()`` in airlock-core
+currently rejects Task objects because they are not callable (they are run
+through ``enqueue()``/``call()``), which is reported to the core.
+"""
+
+from __future__ import annotations
+
+import pytest
+from airlock_django import django_tasks_executor
+from airlock_django_testproject.models import Thing
+from airlock_django_testproject.tasks import note, record_visible
+
+import airlock
+from airlock.integrations.executors.django_tasks import django_tasks_executor as compatible
+
+try:
+    from django.tasks import task, task_backends  # Django >= 6
+except ImportError:
+    from django_tasks import task, task_backends
+
+visible_task = task()(record_visible)
+note_task = task()(note)
+
+
+@pytest.fixture
+def dummy_backend():
+    backend = task_backends["dummy"]
+    backend.clear()
+    yield backend
+    backend.clear()
+
+
+def test_selected_by_name_and_compatible_path():
+    assert airlock.resolve_executor("django_tasks") is django_tasks_executor
+    assert compatible is django_tasks_executor
+
+
+@pytest.mark.django_db(transaction=True, databases="__all__")
+def test_task_is_enqueued_and_runs(alias, probe):
+    """The default backend (ImmediateBackend) runs the task as it is enqueued."""
+    Thing.objects.using(alias).create(name="task-row")
+    django_tasks_executor(airlock.Intent(visible_task, (alias, "task-row")))
+
+    assert probe == [("task-row", True)]
+
+
+def test_without_options_enqueue_on_the_task_s_own_backend(dummy_backend):
+    note_on_dummy = task(backend="dummy")(note)
+    django_tasks_executor(airlock.Intent(note_on_dummy, ("x",), {}))
+
+    [result] = dummy_backend.results
+    assert result.task.func is note and result.args == ["x"]
+
+
+def test_dispatch_options_go_through_using(dummy_backend):
+    options = {"backend": "dummy", "priority": 7, "queue_name": "q1"}
+    django_tasks_executor(airlock.Intent(note_task, ("later",), {}, dispatch_options=options))
+
+    [result] = dummy_backend.results
+    assert (result.task.backend, result.task.priority, result.task.queue_name) == ("dummy", 7, "q1")
+    assert result.args == ["later"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_plain_callable_is_called(probe):
+    with airlock.scope(executor="django_tasks"):
+        airlock.enqueue(note, "plain")
+    assert probe == [("plain", True)]
