@@ -11,7 +11,7 @@ import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 
-__all__ = ["interleaved", "table", "JSON_PREFIX", "emit_json", "ratio"]
+__all__ = ["interleaved", "table", "JSON_PREFIX", "emit_json", "ratio", "goal", "targets_table"]
 
 #: Prefix of the machine-readable lines a bench script prints (see README.md).
 JSON_PREFIX = "BENCH-JSON "
@@ -58,3 +58,19 @@ def emit_json(
     """
     record = {"title": title, "unit": unit, "rows": list(rows), "targets": list(targets)}
     print(JSON_PREFIX + json.dumps(record, sort_keys=True), flush=True)
+
+
+def goal(name: str, measured: float | None, limit: float) -> dict[str, object]:
+    """A target: met when ``measured <= limit``; ``met`` is None when nothing was measured."""
+    return {"name": name, "measured": measured, "limit": limit, "met": None if measured is None else measured <= limit}
+
+
+def targets_table(goals: Sequence[Mapping[str, object]], title: str = "Targets") -> str:
+    """The goals made by :func:`goal` as a Markdown table: measured, limit, met or missed."""
+    verdict = {True: "met", False: "**missed**", None: "n/a"}
+
+    def number(value: object) -> str:
+        return "n/a" if value is None else f"{value:.2f}" if isinstance(value, float) else str(value)
+
+    rows = [[g["name"], number(g["measured"]), number(g["limit"]), verdict[g["met"]]] for g in goals]  # type: ignore[index]
+    return table(title, ["target", "measured", "limit", "result"], rows)
