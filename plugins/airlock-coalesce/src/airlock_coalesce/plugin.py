@@ -1,0 +1,109 @@
+"""The hook plugin (entry point ``airlock: coalesce``): options and the before-flush merge.
+
+Inert until ``coalesce`` is True for a scope, globally, or for an intent.
+Runs first among ``airlock_before_flush`` implementations (``tryfirst``),
+so routing and ordering middleware see the merged list.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import airlock
+from airlock.options import boolean, one_of
+
+from ._coalesce import coalesce
+from ._keys import KeyFunction, default_key
+
+if TYPE_CHECKING:
+    from airlock import Intent, Option, Scope
+
+__all__ = ["airlock_options", "airlock_before_flush", "key_function"]
+
+logger = logging.getLogger("airlock.coalesce")
+
+
+def _key_option(value: Any) -> Any:
+    if value is None or callable(value):
+        return value
+    if isinstance(value, Mapping) and all(isinstance(k, str) and callable(f) for k, f in value.items()):
+        return dict(value)
+    raise ValueError(
+        "expected None (task and arguments), a function taking an Intent, "
+        "or a mapping {task name: function taking an Intent}"
+    )
+
+
+@airlock.hookimpl
+def airlock_options() -> Sequence[Option]:
+    """``coalesce`` enables merging; ``coalesce_keep`` and ``coalesce_key`` shape it."""
+    return [
+        airlock.Option(
+            "coalesce",
+            False,
+            "Merge intents with the same key within one flush (True), per intent, scope or globally.",
+            validate=boolean,
+        ),
+        airlock.Option(
+            "coalesce_keep",
+            "first",
+            "Which intent of a group survives: 'first' (at its place) or 'last' (at its place).",
+            validate=one_of("first", "last"),
+            where=frozenset({"scope", "global"}),
+        ),
+        airlock.Option(
+            "coalesce_key",
+            None,
+            "What makes intents the same: None (task, arguments, dispatch options), a function of "
+            "the intent, or {task name: function} for some tasks.",
+            validate=_key_option,
+            where=frozenset({"scope", "global"}),
+        ),
+    ]
+
+
+def key_function(spec: KeyFunction | Mapping[str, KeyFunction] | None) -> KeyFunction:
+    """The key function for a ``coalesce_key`` value.
+
+    A custom key is combined with the task, so different tasks never merge.
+    In a mapping, tasks not named use :func:`default_key`.
+    """
+    if spec is None:
+        return default_key
+    if callable(spec):
+        custom = spec
+        return lambda intent: (intent[0], custom(intent))
+    by_name = dict(spec)
+
+    def per_task(intent: Intent) -> Any:
+        custom = by_name.get(intent.name)
+        return default_key(intent) if custom is None else (intent[0], custom(intent))
+
+    return per_task
+
+
+@airlock.hookimpl(tryfirst=True)
+def airlock_before_flush(scope: Scope, intents: list[Intent]) -> list[Intent] | None:
+    """Merge equal-key intents among those with ``coalesce`` on; None when nothing is on."""
+    everywhere = scope.option("coalesce")
+    per_intent = any(opts and "coalesce" in opts for opts in (i[4] for i in intents))
+    if not everywhere and not per_intent:
+        return None
+
+    def enabled(intent: Intent) -> bool:
+        opts = intent[4]
+        return opts["coalesce"] if opts and "coalesce" in opts else everywhere
+
+    report = scope.report
+    kept = coalesce(
+        intents,
+        keep=scope.option("coalesce_keep"),
+        key=key_function(scope.option("coalesce_key")),
+        enabled=enabled if per_intent else None,
+        on_merge=None if report is None else report.record_merged,
+    )
+    if len(kept) < len(intents):
+        logger.debug("airlock: coalesced %d intents into %d", len(intents), len(kept))
+    return kept

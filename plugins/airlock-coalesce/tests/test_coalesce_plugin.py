@@ -1,0 +1,200 @@
+"""airlock-coalesce: merging within a flush, the report, options, inertness."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from airlock_coalesce import coalesce, merge_counts
+
+import airlock
+from airlock.executors.threads import ThreadsExecutor
+
+
+def notify(*args: Any, **kwargs: Any) -> None:
+    """A task; the tests look at what was dispatched, not at what it does."""
+
+
+class Recorder:
+    """An executor that records the intents it receives."""
+
+    def __init__(self) -> None:
+        self.seen: list[airlock.Intent] = []
+
+    def __call__(self, intent: airlock.Intent) -> None:
+        self.seen.append(intent)
+
+
+def test_a_bulk_loop_dispatches_one_intent_per_distinct_key() -> None:
+    recorder = Recorder()
+    with airlock.scope(executor=recorder, coalesce=True) as scope:
+        for n in range(1000):
+            airlock.enqueue(notify, n % 10, kind="order")
+    assert [i.args for i in recorder.seen] == [(n,) for n in range(10)]
+    counts = merge_counts(scope.report)
+    assert [(into.args, n) for into, n in counts] == [((k,), 99) for k in range(10)]
+    assert scope.report.summary() == "flushed: 10 dispatched, 990 merged"
+
+
+def test_keep_last_keeps_each_groups_last_intent_at_its_place() -> None:
+    recorder = Recorder()
+    with airlock.scope(executor=recorder, coalesce=True, coalesce_keep="last") as scope:
+        airlock.enqueue(notify, "a", _origin="1")
+        airlock.enqueue(notify, "b", _origin="2")
+        airlock.enqueue(notify, "a", _origin="3")
+    assert [(i.args, i.origin) for i in recorder.seen] == [(("b",), "2"), (("a",), "3")]
+    [(merged, into)] = scope.report.merged
+    assert (merged.origin, into.origin) == ("1", "3")
+
+
+def test_different_tasks_arguments_or_dispatch_options_never_merge() -> None:
+    recorder = Recorder()
+    with airlock.scope(executor=recorder, coalesce=True):
+        airlock.enqueue(notify, 1)
+        airlock.enqueue(print, 1)
+        airlock.enqueue(notify, 2)
+        airlock.enqueue(notify, 1, x=1)
+        airlock.enqueue(notify, 1, _dispatch_options={"queue": "slow"})
+        airlock.enqueue(notify, 1, x=1)  # merged: keyword order and all equal
+    assert len(recorder.seen) == 5
+
+
+def test_keyword_order_does_not_matter() -> None:
+    recorder = Recorder()
+    with airlock.scope(executor=recorder, coalesce=True):
+        airlock.enqueue(notify, a=1, b=2)
+        airlock.enqueue(notify, b=2, a=1)
+    assert len(recorder.seen) == 1
+
+
+def test_unhashable_arguments_merge_when_equal_and_only_then() -> None:
+    recorder = Recorder()
+    lock = threading.Lock()  # neither hashable in a list nor picklable
+    with airlock.scope(executor=recorder, coalesce=True) as scope:
+        airlock.enqueue(notify, [1, 2], {"a": [3]})
+        airlock.enqueue(notify, [1, 2], {"a": [3]})
+        airlock.enqueue(notify, [1, 2], {"a": [4]})
+        airlock.enqueue(notify, [lock])
+        airlock.enqueue(notify, [lock])
+        airlock.enqueue(notify, [threading.Lock()])
+    assert [i.args for i in recorder.seen[:3]] == [([1, 2], {"a": [3]}), ([1, 2], {"a": [4]}), ([lock],)]
+    assert len(recorder.seen) == 4 and recorder.seen[3].args[0][0] is not lock  # another Lock: not equal
+    assert len(scope.report.merged) == 2
+
+
+def test_an_argument_whose_comparison_raises_is_never_merged() -> None:
+    class Ambiguous:
+        __hash__ = None  # type: ignore[assignment]
+
+        def __eq__(self, other: object) -> bool:
+            raise ValueError("truth value is ambiguous")
+
+    recorder = Recorder()
+    with airlock.scope(executor=recorder, coalesce=True):
+        airlock.enqueue(notify, Ambiguous())
+        airlock.enqueue(notify, Ambiguous())
+    assert len(recorder.seen) == 2
+
+
+def test_a_key_function_and_a_per_task_key() -> None:
+    recorder = Recorder()
+    by_first_arg = {"notify": lambda intent: intent.args[0]}
+    with airlock.scope(executor=recorder, coalesce=True, coalesce_key=by_first_arg):
+        airlock.enqueue(notify, 1, "first version")
+        airlock.enqueue(notify, 1, "second version")
+        airlock.enqueue(print, 1, "x")
+        airlock.enqueue(print, 1, "y")  # print uses the default key: different arguments
+    assert [i.args for i in recorder.seen] == [(1, "first version"), (1, "x"), (1, "y")]
+    recorder.seen.clear()
+    with airlock.scope(executor=recorder, coalesce=True, coalesce_key=lambda intent: len(intent.args)):
+        airlock.enqueue(notify, 1)
+        airlock.enqueue(notify, 2)
+        airlock.enqueue(print, 3)  # same key value, other task: kept
+    assert [i.args for i in recorder.seen] == [(1,), (3,)]
+
+
+def test_per_intent_opt_in_and_opt_out() -> None:
+    recorder = Recorder()
+    on, off = {"coalesce": True}, {"coalesce": False}
+    with airlock.scope(executor=recorder):
+        airlock.enqueue(notify, 1, _dispatch_options=on)
+        airlock.enqueue(notify, 1, _dispatch_options=on)
+        airlock.enqueue(notify, 1)
+    assert len(recorder.seen) == 2
+    assert all(i.dispatch_options is None for i in recorder.seen)  # `coalesce` is consumed
+    recorder.seen.clear()
+    with airlock.scope(executor=recorder, coalesce=True):
+        airlock.enqueue(notify, 2, _dispatch_options=off)
+        airlock.enqueue(notify, 2, _dispatch_options=off)
+        airlock.enqueue(notify, 2)
+        airlock.enqueue(notify, 2)
+    assert len(recorder.seen) == 3
+
+
+def test_global_configuration_enables_it_with_a_real_threads_executor() -> None:
+    done: list[int] = []
+    executor = ThreadsExecutor(max_workers=2)
+    airlock.configure(coalesce=True)
+    try:
+        with airlock.scope(executor=executor) as scope:
+            for n in range(200):
+                airlock.enqueue(done.append, n % 4)
+    finally:
+        executor.shutdown(wait=True)
+    assert sorted(done) == [0, 1, 2, 3]
+    assert len(scope.report.merged) == 196
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"coalesce": "yes"}, r"'coalesce'.*True or False"),
+        ({"coalesce_keep": "latest"}, r"'coalesce_keep'.*'first', 'last'"),
+        ({"coalesce_key": "order_id"}, r"'coalesce_key'.*None \(task and arguments\), a function"),
+        ({"coalesce_key": {"notify": 1}}, r"'coalesce_key'.*mapping \{task name: function"),
+    ],
+)
+def test_bad_values_fail_where_they_are_set(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(airlock.UsageError, match=message):
+        airlock.configure(**options)
+    with pytest.raises(airlock.UsageError, match=message):
+        airlock.scope(**options)
+
+
+def test_scope_only_options_are_refused_per_intent_and_typos_get_a_suggestion() -> None:
+    with pytest.raises(airlock.UnknownOptionError, match="Did you mean 'coalesce'"):
+        airlock.scope(coalesec=True)
+    with pytest.raises(airlock.UsageError, match=r"'coalesce'.*True or False"), airlock.scope():
+        airlock.enqueue(notify, _dispatch_options={"coalesce": "yes"})
+
+
+def test_plugins_command_lists_the_plugin_and_its_options(capsys: pytest.CaptureFixture[str]) -> None:
+    from airlock.cli import main
+
+    main(["plugins"])
+    out = capsys.readouterr().out
+    assert "airlock-coalesce" in out
+    for line in ("option coalesce = False", "option coalesce_keep = 'first'", "option coalesce_key = None"):
+        assert line in out
+
+
+def _run_without_enabling() -> tuple[list[Any], str]:
+    recorder = Recorder()
+    with airlock.scope(executor=recorder) as scope:
+        for n in (1, 1, 2, 1):
+            airlock.enqueue(notify, n, _dispatch_options={"queue": "q"} if n == 2 else None)
+    return [(i.args, i.dispatch_options) for i in recorder.seen], scope.report.summary()
+
+
+def test_installed_but_not_enabled_changes_nothing(request: pytest.FixtureRequest) -> None:
+    installed = _run_without_enabling()
+    request.getfixturevalue("without_plugin")
+    assert "coalesce" not in {info.name for info in airlock.plugins.plugin_infos()}
+    assert _run_without_enabling() == installed
+    assert installed == ([((1,), None), ((1,), None), ((2,), {"queue": "q"}), ((1,), None)], "flushed: 4 dispatched")
+
+
+def test_the_function_rejects_an_unknown_keep() -> None:
+    with pytest.raises(ValueError, match="'first' or 'last'"):
+        coalesce([], keep="middle")
