@@ -33,7 +33,7 @@ def _executor_rows() -> list[dict[str, Any]]:
         except PluginLoadError as exc:
             row["error"] = str(exc)
         rows.append(row)
-    for name, executor in sorted(_registered.items()):
+    for name in sorted(_registered):
         rows.append({
             "name": name,
             "kind": "executor",
@@ -77,11 +77,11 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
         )
         for r in rows
     ]
-    widths = [max(len(str(cell)) for cell in col) for col in zip(columns, *table)]
-    line = "  ".join("{:<%d}" % w for w in widths)
+    widths = [max(len(str(cell)) for cell in col) for col in zip(columns, *table, strict=True)]
+    line = "  ".join(f"{{:<{w}}}" for w in widths)
     print(line.format(*columns))
     print(line.format(*("-" * w for w in widths)))
-    for r, cells in zip(rows, table):
+    for r, cells in zip(rows, table, strict=True):
         print(line.format(*cells).rstrip())
         for option in r["options"]:
             print(f"    option {option['name']} = {option['default']}: {option['doc']}")

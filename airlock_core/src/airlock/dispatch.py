@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import FlushFailed
 from .executors import resolve_executor
 from .executors.sync import sync_executor
-from .intent import Intent
+from .intent import Intent, as_intent, promote
 
 if TYPE_CHECKING:
     from .report import FlushReport
@@ -97,7 +97,7 @@ class _Loop:
     from slices of ``intents`` between failures, once the loop ends.
     """
 
-    __slots__ = ("scope", "executor", "execute", "consumed", "fail_fast", "report", "error", "_done_upto")
+    __slots__ = ("scope", "executor", "execute", "consumed", "fail_fast", "report", "error", "_done_upto", "_direct")
 
     def __init__(
         self,
@@ -116,10 +116,11 @@ class _Loop:
         self.report = report
         self.error: BaseException | None = None
         self._done_upto = 0
+        self._direct = execute is None and executor is sync_executor
 
     def run(self, intents: Sequence[Intent]) -> None:
         scope, executor, execute, consumed = self.scope, self.executor, self.execute, self.consumed
-        direct = execute is None and executor is sync_executor
+        direct = self._direct
         for intent in intents:
             try:
                 if intent[4]:
@@ -136,17 +137,25 @@ class _Loop:
                     execute(intent, executor, scope)
             except BaseException as exc:
                 self._failed(intents, intent, exc)  # raises when the flush must stop
-        self.report.dispatched.extend(intents[self._done_upto :])
+        if direct and self._done_upto == 0 and isinstance(intents, list):
+            # Share the list: promoting it later (report.dispatched) then
+            # promotes the scope's buffer too, so both hold the same Intents.
+            self.report._dispatched = intents
+        else:
+            self.report._dispatched.extend(intents[self._done_upto :])
 
     def _failed(self, intents: Sequence[Intent], intent: Intent, exc: BaseException) -> None:
         report = self.report
         position = _index(intents, intent, self._done_upto)
-        report.dispatched.extend(intents[self._done_upto : position])
+        if isinstance(intents, list):
+            promote(intents)  # from here on the report slices the list: one Intent per item
+            intent = intents[position]
+        report._dispatched.extend(intents[self._done_upto : position])
         self._done_upto = position + 1
-        report.failed.append((intent, exc))
+        report.failed.append((as_intent(intent), exc))
         _undelivered(report, exc, getattr(exc, "airlock_undelivered", ()))
         if self.fail_fast or not isinstance(exc, Exception):
-            report.not_attempted.extend(intents[position + 1 :])
+            report._not_attempted.extend(intents[position + 1 :])
             self.error = exc
             raise exc
 

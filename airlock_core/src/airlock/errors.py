@@ -128,7 +128,7 @@ class FlushFailed(_ExceptionGroup, AirlockError):  # type: ignore[misc, valid-ty
     def __new__(cls, message: str, exceptions: Sequence[BaseException]) -> Any:
         return super().__new__(cls, message, exceptions)
 
-    def derive(self, excs: Sequence[BaseException]) -> FlushFailed:  # noqa: D102
+    def derive(self, excs: Sequence[BaseException]) -> FlushFailed:
         derived = FlushFailed(self.message, excs)
         derived.airlock_report = getattr(self, "airlock_report", None)  # type: ignore[assignment]
         return derived

@@ -30,11 +30,11 @@ from typing import TYPE_CHECKING, Any
 from .markers import hookspec
 
 if TYPE_CHECKING:
+    from .executors import Executor
     from .intent import Intent
     from .options import Option
     from .report import FlushReport
     from .scope import Scope
-    from .executors import Executor
 
 
 @hookspec

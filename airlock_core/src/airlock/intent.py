@@ -98,7 +98,7 @@ class Intent(tuple):  # type: ignore[type-arg]
 
     def replace(self, **changes: Any) -> Intent:
         """A copy with the given fields changed, e.g. ``replace(dispatch_options={})``."""
-        fields = dict(zip(_FIELDS, self))
+        fields = dict(zip(_FIELDS, self, strict=True))
         unknown = set(changes) - set(_FIELDS)
         if unknown:
             raise TypeError(f"Intent.replace() got unknown field(s): {', '.join(sorted(unknown))}")
@@ -134,6 +134,28 @@ class Intent(tuple):  # type: ignore[type-arg]
         if self[5]:
             extra += f", policies={len(self[5])}"
         return f"Intent({self.name!r}, args={self[1]!r}, kwargs={self[2]!r}{extra})"
+
+
+def as_intent(item: Intent | tuple[Any, ...]) -> Intent:
+    """The Intent for a buffered item.
+
+    ``enqueue()``'s fast path buffers a plain tuple ``(task, args, kwargs,
+    None, None)`` (a third of the cost of building an Intent) when the
+    intent has no name, origin, options or local policies; it becomes an
+    Intent only when something can observe it. Both forms index alike for
+    fields 0 to 4 (task, args, kwargs, origin, dispatch_options).
+    """
+    if type(item) is tuple:
+        return _new_tuple(Intent, (item[0], item[1], item[2], None, None, (), None))
+    return item  # type: ignore[return-value]
+
+
+def promote(items: list[Any]) -> list[Intent]:
+    """Turn every buffered plain tuple in ``items`` into an Intent, in place; returns ``items``."""
+    for index, item in enumerate(items):
+        if type(item) is tuple:
+            items[index] = _new_tuple(Intent, (item[0], item[1], item[2], None, None, (), None))
+    return items
 
 
 _FIELDS = (

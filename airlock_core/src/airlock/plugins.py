@@ -248,21 +248,26 @@ class PluginHost:
 
     def unregister(self, plugin: Any = None, name: str | None = None) -> None:
         pm = self.pm
-        removed = pm.unregister(plugin=plugin, name=name)
-        if removed is not None:
-            self._infos = {k: v for k, v in self._infos.items() if not (name and k == name) and k != pm.get_name(removed)}
-        if name is not None:
-            self._infos.pop(name, None)
+        if name is None and plugin is not None:
+            name = pm.get_name(plugin)
+        pm.unregister(plugin=plugin, name=name)
+        self._infos.pop(name or "", None)
         self._hooks = None
 
     def infos(self) -> list[PluginInfo]:
         try:
             self.hooks()
         except PluginLoadError:
-            pass  # shown per plugin
-        # names of unregistered plugins are dropped lazily
-        live = {name for name, _ in self.pm.list_name_plugin()}
-        return [info for name, info in self._infos.items() if name in live or info.error]
+            # Shown per plugin; the healthy plugins' options are still worth listing.
+            for info in self._infos.values():
+                if not info.error:
+                    info.options = self._declared_options(info.name)
+        return list(self._infos.values())
+
+    def _declared_options(self, name: str) -> list[Option]:
+        """The options plugin ``name`` declares, read without building the hook cache."""
+        impls = self.pm.hook.airlock_options.get_hookimpls()
+        return [_with_plugin(o, name) for impl in impls if impl.plugin_name == name for o in impl.function() or ()]
 
     def reset(self) -> None:
         """Forget everything; entry points are read again on next use."""

@@ -6,7 +6,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .intent import Intent
+from .intent import Intent, promote
 
 if TYPE_CHECKING:
     from .scope import Scope
@@ -47,9 +47,9 @@ class FlushReport:
     __slots__ = (
         "scope",
         "outcome",
-        "dispatched",
+        "_dispatched",
         "failed",
-        "not_attempted",
+        "_not_attempted",
         "dropped",
         "discarded",
         "captured",
@@ -68,9 +68,10 @@ class FlushReport:
         self.scope = scope
         #: ``"flushed"`` or ``"discarded"``.
         self.outcome = outcome
-        self.dispatched: list[Intent] = []
+        # May hold the buffer's plain tuples until read (see intent.as_intent).
+        self._dispatched: list[Intent] = []
         self.failed: list[tuple[Intent, BaseException]] = []
-        self.not_attempted: list[Intent] = []
+        self._not_attempted: list[Intent] = []
         self.dropped: list[tuple[Intent, Any]] = []
         self.discarded: list[Intent] = []
         self.captured: list[tuple[Intent, Scope]] = []
@@ -84,6 +85,24 @@ class FlushReport:
         self._finished = False  # dispatch returned; the last release completes the report
         #: True once every dispatch has finished and after-flush hooks ran.
         self.complete = False
+
+    @property
+    def dispatched(self) -> list[Intent]:
+        """Intents handed to their executor without error, FIFO."""
+        return promote(self._dispatched)
+
+    @dispatched.setter
+    def dispatched(self, intents: list[Intent]) -> None:
+        self._dispatched = intents
+
+    @property
+    def not_attempted(self) -> list[Intent]:
+        """Intents never handed to an executor because an earlier one failed."""
+        return promote(self._not_attempted)
+
+    @not_attempted.setter
+    def not_attempted(self, intents: list[Intent]) -> None:
+        self._not_attempted = intents
 
     # -- queries ---------------------------------------------------------
     def fates(self) -> Iterator[Fate]:

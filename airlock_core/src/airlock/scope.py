@@ -16,10 +16,11 @@ from typing import Any, TypeVar
 
 from . import _context, _state
 from .config import _config, _default, _plain_config, default_executor
-from .dispatch import dispatch, run_before_flush, run_after_flush
+from .dispatch import dispatch, run_after_flush, run_before_flush
 from .errors import NoScopeError, PolicyEnqueueError, ScopeStateError
 from .executors import resolve_executor
-from .intent import Intent
+from .executors.sync import sync_executor
+from .intent import Intent, promote
 from .policies import AllowAll, Policy
 from .report import FlushReport
 
@@ -73,7 +74,7 @@ class Scope:
         self._policy = policy
         self._plain_policy = plain = type(policy) is AllowAll
         #: enqueue() may append directly: no policy callback, no enqueue hook, not finished.
-        self._plain_add = plain and not hooks.enqueue
+        self._plain_add = plain and not hooks.enqueue and self._base_add
         self._executor = (_default[0] if _default else default_executor()) if executor is None else (
             resolve_executor(executor)
         )
@@ -88,7 +89,7 @@ class Scope:
     @property
     def intents(self) -> list[Intent]:
         """A copy of the buffer: own and captured intents, FIFO."""
-        return list(self._intents)
+        return list(promote(self._intents))
 
     @property
     def captured_intents(self) -> list[Intent]:
@@ -99,7 +100,7 @@ class Scope:
     def own_intents(self) -> list[Intent]:
         """The intents enqueued directly in this scope."""
         captured = {id(i) for i in self._captured_intents}
-        return [i for i in self._intents if id(i) not in captured]
+        return [i for i in promote(self._intents) if id(i) not in captured]
 
     @property
     def is_flushed(self) -> bool:
@@ -175,12 +176,17 @@ class Scope:
     #: True when a subclass keeps the base enter/exit/should_flush/flush, so
     #: ``with`` can take the inlined path (set by ``__init_subclass__``).
     _plain_lifecycle = True
+    #: The subclass keeps the base ``_add`` / ``_dispatch_all``.
+    _base_add = True
+    _base_dispatch_all = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._plain_lifecycle = all(
             getattr(cls, name) is getattr(Scope, name) for name in ("enter", "exit", "should_flush", "flush")
         )
+        cls._base_add = cls._add is Scope._add
+        cls._base_dispatch_all = cls._dispatch_all is Scope._dispatch_all
 
     def __enter__(self) -> Scope:
         if not self._plain_lifecycle:
@@ -211,7 +217,7 @@ class Scope:
         if error is not None:
             self.discard()
         elif self._intents:
-            self.flush()
+            self._flush()
         else:
             self._flushed = True
             self._plain_add = False
@@ -264,6 +270,12 @@ class Scope:
         is ever dispatched twice. An executor's exception propagates with the
         flush report attached as ``airlock_report``.
         """
+        dispatched = self._flush()
+        promote(self._intents)
+        return list(promote(dispatched))
+
+    def _flush(self) -> list[Intent]:
+        """``flush()`` minus building Intents for the buffer's plain tuples."""
         if self._flushed:
             raise ScopeStateError("Scope has already been flushed.")
         if self._discarded:
@@ -274,13 +286,24 @@ class Scope:
         self._plain_add = False
         intents = self._intents
         if not intents:
-            return []
+            return intents
         report = self._report = FlushReport(self, "flushed")
+        hooks = self._hooks
+        if not (
+            self._parent is None
+            and self._plain_policy
+            and not self._has_local_policies
+            and not hooks.before_flush
+            and hooks.execute is None
+            and self._executor is sync_executor
+            and self._base_dispatch_all
+        ):
+            promote(intents)  # someone other than the inlined sync loop will see them
         if self._parent is not None:
             intents = self._walk_parent_chain_for_approval(intents)
         if intents and (self._has_local_policies or not self._plain_policy):
             intents = self._filter(intents, report)
-        if intents and self._hooks.before_flush:
+        if intents and hooks.before_flush:
             intents = run_before_flush(self, intents, report)
         self._dispatch_all(intents)
         return intents
@@ -345,7 +368,11 @@ class Scope:
         self._dispatch(intents)
 
     def _dispatch(self, intents: list[Intent]) -> FlushReport:
-        """Dispatch now, record every fate, run ``airlock_after_flush``."""
+        """Dispatch now, record every fate, run ``airlock_after_flush``.
+
+        ``intents`` may hold plain ``(task, args, kwargs, None, None)`` tuples only when
+        the flush takes the inlined ``sync`` path; see ``intent.as_intent``.
+        """
         report = self._report
         if report is None:
             report = self._report = FlushReport(self, "flushed")
@@ -362,7 +389,7 @@ class Scope:
             raise ScopeStateError("Cannot discard() while scope is still active. Call exit() first.")
         self._discarded = True
         self._plain_add = False
-        discarded = list(self._intents)
+        discarded = list(promote(self._intents))
         self._intents.clear()
         if discarded:
             report = self._report = FlushReport(self, "discarded")
@@ -490,15 +517,23 @@ def enqueue(
             f"airlock.enqueue() needs a callable task, got {task!r} ({type(task).__name__}). "
             "Pass the function or task object itself, not its result or its name."
         )
-    local = _get_policy_stack()
-    intent = _new_intent(Intent, (task, args, kwargs, _origin, _dispatch_options, local, _name))
     current = _get_scope()
+    if (
+        current is not None
+        and current._plain_add
+        and _dispatch_options is None
+        and _name is None
+        and _origin is None
+        and not _get_policy_stack()
+    ):
+        # Nothing can observe this intent before flush: buffer a plain tuple,
+        # which becomes an Intent only if something looks (intent.as_intent).
+        current._intents.append((task, args, kwargs, None, None))
+        return
+    intent = _new_intent(Intent, (task, args, kwargs, _origin, _dispatch_options, _get_policy_stack(), _name))
     if current is None:
         raise NoScopeError(
             f"Cannot enqueue '{intent.name}' without an active airlock.scope(). "
             "Wrap your code in an airlock.scope() context manager (or decorate it with @airlock.scoped())."
         )
-    if current._plain_add and _dispatch_options is None and not local:
-        current._intents.append(intent)  # what _add() would do, minus the checks that cannot apply
-    else:
-        current._add(intent)
+    current._add(intent)

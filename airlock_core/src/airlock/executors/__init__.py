@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, Protocol, Union, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ..errors import PluginLoadError, UnknownExecutorError, UsageError
 from ..intent import Intent
@@ -57,7 +57,7 @@ class BatchingExecutor(Executor, Protocol):
 
 
 #: What ``executor=`` accepts: an executor, or the name of one.
-ExecutorSpec = Union[str, Executor, Callable[[Intent], Any]]
+ExecutorSpec = str | Executor | Callable[[Intent], Any]
 
 _registered: dict[str, Executor] = {}
 _loaded: dict[str, Executor] = {}

@@ -45,7 +45,7 @@ class ThreadsExecutor:
     once all of the flush's tasks finished (on a worker thread).
 
     Defaults come from ``AIRLOCK_THREADS_MAX_WORKERS`` (else 4) and
-    ``AIRLOCK_THREADS_MAX_PENDING`` (else 100 × workers). The pool starts on
+    ``AIRLOCK_THREADS_MAX_PENDING`` (else 100 times the workers). The pool starts on
     first use.
     """
 
@@ -104,7 +104,9 @@ class ThreadsExecutor:
             error = None if future.cancelled() else future.exception()
             if error is not None:
                 logger.error(
-                    "airlock: %r failed in the threads executor", intent, exc_info=(type(error), error, error.__traceback__)
+                    "airlock: %r failed in the threads executor",
+                    intent,
+                    exc_info=(type(error), error, error.__traceback__),
                 )
             if release is not None:
                 release(intent, error)

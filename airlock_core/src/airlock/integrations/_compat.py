@@ -6,8 +6,9 @@ from importlib import import_module
 from typing import Any
 
 
-def load(module: str, distribution: str, names: tuple[str, ...]) -> dict[str, Any]:
-    """The ``names`` of ``module``, or an ImportError saying what to install."""
+def load(module: str, distribution: str, *names: str) -> Any:
+    """Attribute ``names`` of ``module`` (one value, or a tuple for several),
+    or an ImportError saying which distribution to install."""
     try:
         found = import_module(module)
     except ModuleNotFoundError as exc:
@@ -18,4 +19,5 @@ def load(module: str, distribution: str, names: tuple[str, ...]) -> dict[str, An
             f"Install it with: pip install {distribution}",
             name=module,
         ) from exc
-    return {name: getattr(found, name) for name in names}
+    values = tuple(getattr(found, name) for name in names)
+    return values[0] if len(values) == 1 else values

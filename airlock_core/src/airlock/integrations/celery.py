@@ -4,4 +4,6 @@ from airlock.integrations._compat import load
 
 __all__ = ["LegacyTaskShim", "install_global_intercept", "uninstall_global_intercept"]
 
-globals().update(load("airlock_celery.integration", "airlock-celery", tuple(__all__)))
+LegacyTaskShim, install_global_intercept, uninstall_global_intercept = load(
+    "airlock_celery.integration", "airlock-celery", *__all__
+)

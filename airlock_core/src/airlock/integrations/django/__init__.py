@@ -14,4 +14,6 @@ __all__ = [
     "get_scope_class",
 ]
 
-globals().update(load("airlock_django", "airlock-django", tuple(__all__)))
+DjangoScope, AirlockMiddleware, get_setting, get_policy, get_executor, get_scope_class = load(
+    "airlock_django", "airlock-django", *__all__
+)

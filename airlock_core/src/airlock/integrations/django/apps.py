@@ -4,4 +4,4 @@ from airlock.integrations._compat import load
 
 __all__ = ["AirlockConfig"]
 
-globals().update(load("airlock_django.apps", "airlock-django", tuple(__all__)))
+AirlockConfig = load("airlock_django.apps", "airlock-django", "AirlockConfig")

@@ -2,6 +2,6 @@
 
 from airlock.integrations._compat import load
 
-globals().update(load("airlock_celery", "airlock-celery", ("celery_executor",)))
+celery_executor = load("airlock_celery", "airlock-celery", "celery_executor")
 
 __all__ = ["celery_executor"]

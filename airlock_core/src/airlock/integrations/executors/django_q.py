@@ -2,6 +2,6 @@
 
 from airlock.integrations._compat import load
 
-globals().update(load("airlock_django_q", "airlock-django-q", ("django_q_executor",)))
+django_q_executor = load("airlock_django_q", "airlock-django-q", "django_q_executor")
 
 __all__ = ["django_q_executor"]

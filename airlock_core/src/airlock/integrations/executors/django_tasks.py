@@ -2,6 +2,6 @@
 
 from airlock.integrations._compat import load
 
-globals().update(load("airlock_django", "airlock-django", ("django_tasks_executor",)))
+django_tasks_executor = load("airlock_django", "airlock-django", "django_tasks_executor")
 
 __all__ = ["django_tasks_executor"]

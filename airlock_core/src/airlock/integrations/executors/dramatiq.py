@@ -2,6 +2,6 @@
 
 from airlock.integrations._compat import load
 
-globals().update(load("airlock_dramatiq", "airlock-dramatiq", ("dramatiq_executor",)))
+dramatiq_executor = load("airlock_dramatiq", "airlock-dramatiq", "dramatiq_executor")
 
 __all__ = ["dramatiq_executor"]

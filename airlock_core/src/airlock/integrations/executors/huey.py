@@ -2,6 +2,6 @@
 
 from airlock.integrations._compat import load
 
-globals().update(load("airlock_huey", "airlock-huey", ("huey_executor",)))
+huey_executor = load("airlock_huey", "airlock-huey", "huey_executor")
 
 __all__ = ["huey_executor"]
