@@ -11,5 +11,6 @@ urlpatterns = [
         views.savepoints,
         views.one_fails,
         views.async_create,
+        views.celery_create,
     )
 ]

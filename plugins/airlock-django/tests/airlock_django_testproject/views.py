@@ -69,6 +69,16 @@ def one_fails(request: HttpRequest, alias: str, name: str) -> HttpResponse:
     return HttpResponse("ok")
 
 
+def celery_create(request: HttpRequest, alias: str, name: str) -> HttpResponse:
+    """Save and enqueue a Celery task in one transaction (the Celery test only)."""
+    from .celery_app import check_row
+
+    with transaction.atomic(using=alias):
+        Thing.objects.using(alias).create(name=name)
+        airlock.enqueue(check_row, alias, name)
+    return HttpResponse(status=201)
+
+
 async def async_create(request: HttpRequest, alias: str, name: str) -> HttpResponse:
     """An async view: saves through sync_to_async, then enqueues from the event loop too."""
     await sync_to_async(_save_and_enqueue)(alias, name)
