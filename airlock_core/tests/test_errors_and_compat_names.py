@@ -111,4 +111,3 @@ def test_no_greenlet_does_not_warn(python) -> None:  # type: ignore[no-untyped-d
     result = python(code.format(flag=""))
     assert result.returncode == 0, result.stderr
     assert "RuntimeWarning" not in result.stdout
-

@@ -79,9 +79,7 @@ class TestFields:
 
     def test_direct_construction_with_private_fields(self) -> None:
         local = airlock.DropAll()
-        intent = Intent(
-            task=send_email, args=(), kwargs={}, _local_policies=[local], _explicit_name="custom"
-        )
+        intent = Intent(task=send_email, args=(), kwargs={}, _local_policies=[local], _explicit_name="custom")
         assert intent.local_policies == (local,)
         assert intent._local_policies == (local,)
         assert intent._explicit_name == "custom"

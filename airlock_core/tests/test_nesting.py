@@ -154,7 +154,8 @@ class TestThreeLevels:
         assert labels(recording_executor.intents) == ["outer-1", "middle-1", "inner-1", "middle-2", "outer-2"]
 
     def test_exiting_scope_is_the_innermost_when_a_middle_scope_lets_through(
-        self, recording_executor  # type: ignore[no-untyped-def]
+        self,
+        recording_executor,  # type: ignore[no-untyped-def]
     ) -> None:
         with airlock.scope(_cls=Recording, executor=recording_executor) as outer:
             with airlock.scope(_cls=Independent) as middle:

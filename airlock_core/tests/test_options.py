@@ -174,4 +174,3 @@ class TestExecutorOption:
     def test_wrong_type_fails_at_enqueue(self) -> None:
         with airlock.scope(), pytest.raises(airlock.UsageError, match="executor"):
             airlock.enqueue(step, "a", _dispatch_options={"executor": 42})
-
