@@ -1,0 +1,165 @@
+"""Celery integration: route direct ``.delay()``/``.apply_async()`` calls through airlock.
+
+For code written before airlock, two migration aids (compatible with
+airlock-py 0.1.0a3's ``airlock.integrations.celery``):
+
+- :class:`LegacyTaskShim`, a ``Task`` base class for chosen tasks: their
+  ``delay``/``apply_async`` enqueue through airlock and warn.
+- :func:`install_global_intercept`, a process-wide patch of Celery's
+  ``Task``: inside an airlock scope, ``delay``/``apply_async`` of every task
+  enqueue; outside they warn and publish as usual. Optionally every task's
+  execution runs in its own scope (flushed when the task returns, discarded
+  when it raises).
+
+New code needs neither: call ``airlock.enqueue(task, ...)`` and decorate
+tasks with ``@airlock.scoped()`` (under ``@app.task``) to get the same
+flush-on-success / discard-on-error behaviour per task.
+
+When airlock's ``celery`` executor publishes a flushed intent it calls these
+same methods; they then reach Celery directly, without warning.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from celery import Task
+
+import airlock
+
+from ._passthrough import publishing
+
+if TYPE_CHECKING:
+    from celery import Celery
+
+__all__ = ["LegacyTaskShim", "install_global_intercept", "uninstall_global_intercept"]
+
+
+def _warn_delay(task: Task) -> None:
+    warnings.warn(
+        f"Direct call to {task.name}.delay() is deprecated. Use airlock.enqueue({task.name}, ...) instead.",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+
+
+def _warn_apply_async(task: Task) -> None:
+    warnings.warn(
+        f"Direct call to {task.name}.apply_async() is deprecated. "
+        f"Use airlock.enqueue({task.name}, ..., _dispatch_options=...) instead.",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+
+
+def _enqueue_apply_async(task: Task, args: Any, kwargs: Any, options: dict[str, Any]) -> None:
+    """Buffer an ``apply_async`` call: its options become the intent's dispatch options."""
+    airlock.enqueue(task, *(args or ()), _dispatch_options=options or None, **(kwargs or {}))
+
+
+class LegacyTaskShim(Task):
+    """A ``Task`` base whose ``delay``/``apply_async`` enqueue through airlock.
+
+    ``@app.task(base=LegacyTaskShim)`` keeps old call sites working while
+    moving them under airlock: each call emits a ``DeprecationWarning``
+    naming the task and enqueues it in the current scope (``NoScopeError``
+    outside one, as ``airlock.enqueue`` does). ``apply_async`` options
+    (``countdown``, ``queue``, ...) become the intent's dispatch options.
+    Both return None: the task is not published until the scope flushes.
+    """
+
+    def delay(self, *args: Any, **kwargs: Any) -> Any:
+        if publishing.get():
+            return super().delay(*args, **kwargs)
+        _warn_delay(self)
+        airlock.enqueue(self, *args, **kwargs)
+        return None
+
+    def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
+        if publishing.get():
+            return super().apply_async(args, kwargs, **options)
+        _warn_apply_async(self)
+        _enqueue_apply_async(self, args, kwargs, options)
+        return None
+
+
+#: Celery's own methods while the intercept is installed, else None.
+_originals: dict[str, Callable[..., Any]] | None = None
+
+
+def install_global_intercept(app: Celery | None = None, *, wrap_task_execution: bool = True) -> None:
+    """Patch Celery's ``Task`` so direct calls go through airlock. Call once, at startup.
+
+    - ``delay``/``apply_async`` inside an airlock scope enqueue the task
+      (options kept as dispatch options) and return None; outside a scope
+      they publish as usual. Both always emit a ``DeprecationWarning``.
+    - ``wrap_task_execution=True`` (default) also runs every task's
+      execution in ``airlock.scope(policy=AllowAll())``: what a task
+      enqueues is flushed, with the configured executor, when it returns and
+      discarded when it raises. Patch before the worker starts: Celery
+      caches how it calls each task the first time it runs it.
+
+    :param app: accepted for compatibility; the patch applies to every app
+        in the process.
+    :raises RuntimeError: if already installed (call
+        :func:`uninstall_global_intercept` first).
+    """
+    global _originals
+    if _originals is not None:
+        raise RuntimeError(
+            "install_global_intercept() has already been called; call it once at startup "
+            "(uninstall_global_intercept() removes it)."
+        )
+    originals: dict[str, Callable[..., Any]] = {"delay": Task.delay, "apply_async": Task.apply_async}
+    Task.delay = _intercept_delay(originals["delay"])
+    Task.apply_async = _intercept_apply_async(originals["apply_async"])
+    if wrap_task_execution:
+        originals["__call__"] = Task.__call__
+        Task.__call__ = _scoped_call(originals["__call__"])
+    _originals = originals
+
+
+def uninstall_global_intercept() -> None:
+    """Restore Celery's ``Task`` methods. Does nothing when not installed."""
+    global _originals
+    originals, _originals = _originals, None
+    if originals is None:
+        return
+    for name, method in originals.items():
+        setattr(Task, name, method)
+
+
+def _intercept_delay(original: Callable[..., Any]) -> Callable[..., Any]:
+    def delay(self: Task, *args: Any, **kwargs: Any) -> Any:
+        if publishing.get():
+            return original(self, *args, **kwargs)
+        _warn_delay(self)
+        if airlock.get_current_scope() is None:
+            return original(self, *args, **kwargs)
+        airlock.enqueue(self, *args, **kwargs)
+        return None
+
+    return delay
+
+
+def _intercept_apply_async(original: Callable[..., Any]) -> Callable[..., Any]:
+    def apply_async(self: Task, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
+        if publishing.get():
+            return original(self, args, kwargs, **options)
+        _warn_apply_async(self)
+        if airlock.get_current_scope() is None:
+            return original(self, args, kwargs, **options)
+        _enqueue_apply_async(self, args, kwargs, options)
+        return None
+
+    return apply_async
+
+
+def _scoped_call(original: Callable[..., Any]) -> Callable[..., Any]:
+    def __call__(self: Task, *args: Any, **kwargs: Any) -> Any:  # noqa: N807 - it replaces Task.__call__
+        with airlock.scope(policy=airlock.AllowAll()):
+            return original(self, *args, **kwargs)
+
+    return __call__

@@ -1,0 +1,269 @@
+"""Fixtures for airlock-celery's tests: real brokers, real workers, a Redis execution log.
+
+Every task the workers run appends one JSON entry to a Redis list named by
+the test (``ExecutionLog``), so a test sees exactly what ran, with which
+arguments, from which queue and when. Names of queues and keys are unique
+per run and removed afterwards. Every wait is bounded by ``WAIT`` seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import redis
+from celery import Celery
+from celery.contrib.testing.worker import start_worker
+
+from airlock.testing import require_service
+
+#: Seconds a test waits at most for a worker to run what it expects.
+WAIT = 20.0
+
+
+def unique(prefix: str) -> str:
+    """A name no other test run uses."""
+    return f"airlock-celery-{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def closed_port() -> int:
+    """A loopback port where nothing listens (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def with_port(url: str, host: str, port: int) -> str:
+    """``url`` pointing at ``host:port`` instead, credentials and path kept."""
+    parts = urlsplit(url)
+    credentials = parts.netloc.rpartition("@")[0]
+    netloc = f"{credentials}@{host}:{port}" if credentials else f"{host}:{port}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+class ExecutionLog:
+    """The Redis list where the ``record`` task writes one entry per execution."""
+
+    def __init__(self, client: redis.Redis, key: str) -> None:
+        self.client = client
+        self.key = key
+
+    def entries(self) -> list[dict[str, Any]]:
+        return [json.loads(raw) for raw in self.client.lrange(self.key, 0, -1)]
+
+    def wait_for(self, count: int, timeout: float = WAIT) -> list[dict[str, Any]]:
+        """The entries once there are at least ``count``; fails after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while self.client.llen(self.key) < count:
+            if time.monotonic() > deadline:
+                pytest.fail(f"expected {count} task executions within {timeout}s, got {self.entries()}")
+            time.sleep(0.02)
+        return self.entries()
+
+
+class Backend:
+    """A Celery app with a ``record`` task, the queues its worker consumes, and a log factory."""
+
+    def __init__(self, broker_url: str, log_url: str, **conf: Any) -> None:
+        self.name = unique("app")
+        self.queue = unique("q")
+        self.other_queue = unique("q-other")
+        self.redis = redis.Redis.from_url(log_url)
+        self.keys: list[str] = []
+        self.app = Celery(self.name, broker=broker_url, set_as_current=False)
+        self.app.conf.update(
+            task_default_queue=self.queue,
+            worker_hijack_root_logger=False,
+            broker_connection_retry_on_startup=False,
+            broker_heartbeat=0,  # no heartbeat timer: the worker then stops in about a second
+            **conf,
+        )
+        log_client = self.redis
+
+        @self.app.task(name=f"{self.name}.record", bind=True)
+        def record(task: Any, key: str, *args: Any, **kwargs: Any) -> None:
+            info = task.request.delivery_info or {}
+            entry = {
+                "args": list(args),
+                "kwargs": kwargs,
+                "queue": info.get("routing_key"),
+                "eta": task.request.eta,
+                "ran_at": time.time(),
+            }
+            log_client.rpush(key, json.dumps(entry))
+
+        self.record = record
+
+    def log(self) -> ExecutionLog:
+        key = unique("log")
+        self.keys.append(key)
+        return ExecutionLog(self.redis, key)
+
+    def task(self, **options: Any) -> Callable[[Callable[..., Any]], Any]:
+        """``@backend.task()``: register a task with a unique name on this app."""
+
+        def decorator(fn: Callable[..., Any]) -> Any:
+            return self.app.task(name=f"{self.name}.{fn.__name__}", **options)(fn)
+
+        return decorator
+
+    def cleanup(self) -> None:
+        if self.keys:
+            self.redis.delete(*self.keys)
+        self.redis.close()
+
+    def purge_queues(self) -> None:
+        """Delete this backend's queues from the broker."""
+        with self.app.connection_for_write() as connection:
+            channel = connection.default_channel
+            for queue in (self.queue, self.other_queue):
+                channel.queue_delete(queue)
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> str:
+    return require_service("redis")
+
+
+@pytest.fixture(scope="module")
+def amqp_url() -> str:
+    return require_service("amqp")
+
+
+def running(backend: Backend) -> Iterator[Backend]:
+    """Run a real in-process worker (solo pool) on both of the backend's queues."""
+    try:
+        with start_worker(
+            backend.app,
+            pool="solo",
+            concurrency=1,
+            perform_ping_check=False,
+            shutdown_timeout=WAIT,
+            queues=[backend.queue, backend.other_queue],
+        ):
+            yield backend
+    finally:
+        backend.purge_queues()
+        backend.cleanup()
+
+
+@pytest.fixture(scope="module", params=["redis", "amqp"])
+def backend(request: pytest.FixtureRequest, redis_url: str) -> Iterator[Backend]:
+    """Celery on Redis, then on RabbitMQ, each with a running worker; the log stays in Redis.
+
+    Module-scoped and parametrized, so one worker runs at a time (two
+    in-process Celery workers in one process do not start reliably).
+    """
+    broker_url = redis_url if request.param == "redis" else request.getfixturevalue("amqp_url")
+    yield from running(Backend(broker_url, redis_url))
+
+
+class TcpProxy:
+    """A loopback TCP forwarder to a real service that a test can cut at will.
+
+    Lets a test lose a real broker in the middle of a flush: every
+    connection goes through the proxy, and :meth:`cut` closes them all and
+    stops listening, as a broker that went away would.
+    """
+
+    def __init__(self, target_url: str, default_port: int) -> None:
+        parts = urlsplit(target_url)
+        self.target = (parts.hostname or "127.0.0.1", parts.port or default_port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.url = with_port(target_url, "127.0.0.1", self.port)
+        self.sockets: list[socket.socket] = []
+        self.lock = threading.Lock()
+        self.is_cut = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return  # cut
+            with self.lock:
+                if self.is_cut:
+                    client.close()
+                    return
+                upstream = socket.create_connection(self.target, timeout=5)
+                self.sockets += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass  # the other side closed, or the proxy was cut
+        for sock in (source, sink):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self) -> None:
+        """Stop listening and drop every connection."""
+        with self.lock:
+            self.is_cut = True
+            try:
+                self.listener.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept()
+            except OSError:
+                pass
+            self.listener.close()
+            for sock in self.sockets:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                sock.close()
+
+
+@pytest.fixture
+def closed_broker_url() -> Callable[[str], str]:
+    """``closed_broker_url("redis" | "amqp")``: the service's URL moved to a port where nothing listens."""
+
+    def make(service: str) -> str:
+        return with_port(require_service(service), "127.0.0.1", closed_port())
+
+    return make
+
+
+@pytest.fixture
+def redis_proxy(redis_url: str) -> Iterator[TcpProxy]:
+    """A cuttable TCP proxy in front of the real Redis."""
+    proxy = TcpProxy(redis_url, 6379)
+    yield proxy
+    proxy.cut()
+
+
+@pytest.fixture
+def workerless_app() -> Iterator[Callable[[str], tuple[Celery, Any, str]]]:
+    """``workerless_app(broker_url)`` -> (app, task, queue): a Celery app that nothing consumes."""
+    apps: list[Celery] = []
+
+    def make(broker_url: str) -> tuple[Celery, Any, str]:
+        name, queue = unique("app"), unique("q")
+        app = Celery(name, broker=broker_url, set_as_current=False)
+        app.conf.task_default_queue = queue
+        apps.append(app)
+
+        @app.task(name=f"{name}.noop")
+        def noop(*args: Any) -> None:
+            """Never runs: no worker consumes this app."""
+
+        return app, noop, queue
+
+    yield make
+    for app in apps:
+        app.close()

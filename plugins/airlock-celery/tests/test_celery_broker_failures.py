@@ -1,0 +1,71 @@
+"""The ``celery`` executor when the broker is unreachable or goes away mid-flush (real brokers)."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+from kombu.exceptions import KombuError, OperationalError
+
+import airlock
+from airlock_celery import CeleryExecutor
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+
+
+@pytest.mark.parametrize("service", ["redis", "amqp"])
+def test_unreachable_broker_fails_the_first_publish_and_reports_the_rest(
+    service: str, closed_broker_url, workerless_app  # type: ignore[no-untyped-def]
+) -> None:
+    _, noop, _ = workerless_app(closed_broker_url(service))
+    with pytest.raises(OperationalError, match="refused") as caught:
+        with airlock.scope(executor="celery"):
+            for i in range(5):
+                airlock.enqueue(noop, i, _dispatch_options={"priority": 1})
+    report = caught.value.airlock_report
+    assert report.dispatched == []
+    assert [intent.args for intent, _ in report.failed] == [(0,)]
+    assert [intent.args for intent in report.not_attempted] == [(1,), (2,), (3,), (4,)]
+
+
+def test_losing_the_broker_mid_flush_reports_exactly_the_published_chunks(redis_proxy, redis_url, workerless_app) -> None:  # type: ignore[no-untyped-def]
+    _, noop, queue = workerless_app(redis_proxy.url)
+    client = redis.Redis.from_url(redis_url)
+    try:
+        with pytest.raises(KombuError) as caught:
+            with airlock.scope(executor=CeleryExecutor(chunk_size=4)):
+                for i in range(4):  # chunk 1: written when full
+                    airlock.enqueue(noop, i, _dispatch_options={"priority": 1})
+                airlock.enqueue(redis_proxy.cut)  # runs inline, after chunk 1 was written
+                for i in range(4, 9):  # chunk 2 fails when written (at 7); 8 is never attempted
+                    airlock.enqueue(noop, i, _dispatch_options={"priority": 1})
+        report = caught.value.airlock_report
+        assert client.llen(queue) == 4
+        assert [i.args for i in report.dispatched if i.task is noop] == [(0,), (1,), (2,), (3,)]
+        assert sorted(intent.args for intent, _ in report.failed) == [(4,), (5,), (6,), (7,)]
+        assert [i.args for i in report.not_attempted] == [(8,)]
+        assert [i.args for i in caught.value.airlock_undelivered] == [(4,), (5,), (6,)]
+    finally:
+        client.delete(queue, f"_kombu.binding.{queue}")
+        client.close()
+
+
+def test_losing_the_broker_before_the_last_chunk_names_its_intents(redis_proxy, redis_url, workerless_app) -> None:  # type: ignore[no-untyped-def]
+    _, noop, queue = workerless_app(redis_proxy.url)
+    client = redis.Redis.from_url(redis_url)
+    try:
+        with pytest.raises(KombuError) as caught:
+            with airlock.scope(executor=CeleryExecutor(chunk_size=4)):
+                for i in range(4):
+                    airlock.enqueue(noop, i, _dispatch_options={"priority": 1})
+                airlock.enqueue(redis_proxy.cut)
+                for i in range(4, 6):  # the last, partial chunk: written when the flush ends
+                    airlock.enqueue(noop, i, _dispatch_options={"priority": 1})
+        assert client.llen(queue) == 4
+        assert [i.args for i in caught.value.airlock_undelivered] == [(4,), (5,)]
+        report = caught.value.airlock_report
+        published = [i.args for i in report.dispatched if i.task is noop]
+        assert set(published) <= {(0,), (1,), (2,), (3,)}  # never counts an unpublished intent as dispatched
+        assert {(4,), (5,)} <= {intent.args for intent, _ in report.failed}
+    finally:
+        client.delete(queue, f"_kombu.binding.{queue}")
+        client.close()

@@ -1,0 +1,87 @@
+"""Unit tests of the ``celery`` executor's dispatch rules, with stand-ins for tasks (no broker)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import airlock
+from airlock import Intent
+from airlock_celery import CeleryExecutor, celery_executor
+
+
+class AsyncTask:
+    """Has ``apply_async`` (and ``delay``, which must not be used)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+
+    def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> str:
+        self.calls.append((args, kwargs, options))
+        return "async-result"
+
+    def delay(self, *args: Any, **kwargs: Any) -> None:
+        raise AssertionError("delay() used although apply_async() exists")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> None:
+        raise AssertionError("called inline although apply_async() exists")
+
+
+class DelayOnly:
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+
+    def delay(self, *args: Any, **kwargs: Any) -> str:
+        self.calls.append((args, kwargs))
+        return "delayed"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> None:
+        raise AssertionError("called inline although delay() exists")
+
+
+def test_apply_async_gets_args_kwargs_and_every_dispatch_option() -> None:
+    task = AsyncTask()
+    intent = Intent(task, (1, 2), {"to": "a@b"}, dispatch_options={"countdown": 5, "queue": "mail"})
+    assert celery_executor(intent) == "async-result"
+    assert task.calls == [((1, 2), {"to": "a@b"}, {"countdown": 5, "queue": "mail"})]
+
+
+def test_delay_is_the_fallback_and_options_are_not_passed() -> None:
+    task = DelayOnly()
+    assert celery_executor(Intent(task, (1,), {"x": 2}, dispatch_options={"countdown": 5})) == "delayed"
+    assert task.calls == [((1,), {"x": 2})]
+
+
+def test_a_plain_callable_is_called_inline() -> None:
+    seen = []
+    assert celery_executor(Intent(lambda *a, **k: seen.append((a, k)) or "ran", (1,), {"y": 3})) == "ran"
+    assert seen == [((1,), {"y": 3})]
+
+
+def test_a_flush_without_celery_app_publishes_each_intent_in_order() -> None:
+    task, order = AsyncTask(), []
+    with airlock.scope(executor=celery_executor):
+        airlock.enqueue(task, 1)
+        airlock.enqueue(order.append, "inline")
+        airlock.enqueue(task, 2, _dispatch_options={"priority": 3})
+    assert task.calls == [((1,), {}, {}), ((2,), {}, {"priority": 3})]
+    assert order == ["inline"]
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "10"])
+def test_chunk_size_must_be_a_positive_integer(bad: Any) -> None:
+    with pytest.raises(ValueError, match="chunk_size"):
+        CeleryExecutor(chunk_size=bad)
+
+
+def test_selected_by_name_and_importable_at_the_compatible_paths() -> None:
+    from airlock.integrations import celery as compat_integration
+    from airlock.integrations.executors.celery import celery_executor as compat_executor
+    from airlock_celery import integration
+
+    assert airlock.resolve_executor("celery") is celery_executor
+    assert compat_executor is celery_executor
+    assert compat_integration.LegacyTaskShim is integration.LegacyTaskShim
+    assert compat_integration.install_global_intercept is integration.install_global_intercept
+    assert compat_integration.uninstall_global_intercept is integration.uninstall_global_intercept
