@@ -77,7 +77,8 @@ class Intent(tuple):  # type: ignore[type-arg]
 
         The ``_name=`` given at enqueue if any; else the last dotted part of
         the task's ``name`` attribute (Celery tasks: ``"app.tasks.send_email"``
-        gives ``"send_email"``); else ``__name__``; else ``str(task)``.
+        gives ``"send_email"``); else ``__name__``; else the ``__name__`` of
+        its ``func`` (``functools.partial``, Huey tasks); else ``str(task)``.
         """
         explicit = self[6]
         if explicit is not None:
@@ -86,7 +87,10 @@ class Intent(tuple):  # type: ignore[type-arg]
         task_name = getattr(task, "name", None)
         if isinstance(task_name, str):
             return task_name.rsplit(".", 1)[-1]
-        return getattr(task, "__name__", None) or str(task)
+        name = getattr(task, "__name__", None)
+        if name is None:  # wrappers such as functools.partial and Huey tasks keep the function as .func
+            name = getattr(getattr(task, "func", None), "__name__", None)
+        return name or str(task)
 
     def passes_local_policies(self) -> bool:
         """True if every local policy allows this intent (innermost first).
