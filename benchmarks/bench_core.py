@@ -180,7 +180,7 @@ def render(rows: list[dict[str, Any]], goals: list[dict[str, object]], versions:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=15, help="alternating rounds per worker (default 15)")
+    parser.add_argument("--rounds", type=int, default=20, help="alternating rounds per worker (default 20)")
     parser.add_argument("--reps", type=int, default=3, help="runs of each case per round (default 3)")
     options = parser.parse_args()
 
