@@ -85,21 +85,24 @@ class Backend:
             broker_heartbeat=0,  # no heartbeat timer: the worker then stops in about a second
             **conf,
         )
-        log_client = self.redis
 
         @self.app.task(name=f"{self.name}.record", bind=True)
         def record(task: Any, key: str, *args: Any, **kwargs: Any) -> None:
-            info = task.request.delivery_info or {}
-            entry = {
-                "args": list(args),
-                "kwargs": kwargs,
-                "queue": info.get("routing_key"),
-                "eta": task.request.eta,
-                "ran_at": time.time(),
-            }
-            log_client.rpush(key, json.dumps(entry))
+            self.write(task, key, args, kwargs)
 
         self.record = record
+
+    def write(self, task: Any, key: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """Append one execution of ``task`` (a bound task) to the log ``key``."""
+        info = task.request.delivery_info or {}
+        entry = {
+            "args": list(args),
+            "kwargs": kwargs,
+            "queue": info.get("routing_key"),
+            "eta": task.request.eta,
+            "ran_at": time.time(),
+        }
+        self.redis.rpush(key, json.dumps(entry))
 
     def log(self) -> ExecutionLog:
         key = unique("log")
@@ -163,6 +166,27 @@ def backend(request: pytest.FixtureRequest, redis_url: str) -> Iterator[Backend]
     """
     broker_url = redis_url if request.param == "redis" else request.getfixturevalue("amqp_url")
     yield from running(Backend(broker_url, redis_url))
+
+
+@pytest.fixture(scope="module")
+def redis_worker_with(redis_url: str) -> Iterator[Callable[[Callable[[Backend], None]], Backend]]:
+    """``redis_worker_with(setup)``: Celery on Redis; ``setup(backend)`` registers tasks, then a worker starts.
+
+    Celery workers only know the tasks registered when they start. The
+    worker runs until the end of the test module.
+    """
+    running_workers: list[Iterator[Backend]] = []
+
+    def start(setup: Callable[[Backend], None]) -> Backend:
+        backend = Backend(redis_url, redis_url)
+        setup(backend)
+        worker = running(backend)
+        running_workers.append(worker)
+        return next(worker)
+
+    yield start
+    for worker in running_workers:
+        next(worker, None)
 
 
 class TcpProxy:

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import pytest
 import redis
+from airlock_celery import CeleryExecutor
 from kombu.exceptions import KombuError, OperationalError
 
 import airlock
-from airlock_celery import CeleryExecutor
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
 
 @pytest.mark.parametrize("service", ["redis", "amqp"])
 def test_unreachable_broker_fails_the_first_publish_and_reports_the_rest(
-    service: str, closed_broker_url, workerless_app  # type: ignore[no-untyped-def]
+    service: str,
+    closed_broker_url,
+    workerless_app,  # type: ignore[no-untyped-def]
 ) -> None:
     _, noop, _ = workerless_app(closed_broker_url(service))
     with pytest.raises(OperationalError, match="refused") as caught:
@@ -27,7 +29,11 @@ def test_unreachable_broker_fails_the_first_publish_and_reports_the_rest(
     assert [intent.args for intent in report.not_attempted] == [(1,), (2,), (3,), (4,)]
 
 
-def test_losing_the_broker_mid_flush_reports_exactly_the_published_chunks(redis_proxy, redis_url, workerless_app) -> None:  # type: ignore[no-untyped-def]
+def test_losing_the_broker_mid_flush_reports_exactly_the_published_chunks(
+    redis_proxy,
+    redis_url,
+    workerless_app,  # type: ignore[no-untyped-def]
+) -> None:
     _, noop, queue = workerless_app(redis_proxy.url)
     client = redis.Redis.from_url(redis_url)
     try:

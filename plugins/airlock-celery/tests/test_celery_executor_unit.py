@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from airlock_celery import CeleryExecutor, celery_executor
 
 import airlock
 from airlock import Intent
-from airlock_celery import CeleryExecutor, celery_executor
 
 
 class AsyncTask:
@@ -76,9 +76,10 @@ def test_chunk_size_must_be_a_positive_integer(bad: Any) -> None:
 
 
 def test_selected_by_name_and_importable_at_the_compatible_paths() -> None:
+    from airlock_celery import integration
+
     from airlock.integrations import celery as compat_integration
     from airlock.integrations.executors.celery import celery_executor as compat_executor
-    from airlock_celery import integration
 
     assert airlock.resolve_executor("celery") is celery_executor
     assert compat_executor is celery_executor

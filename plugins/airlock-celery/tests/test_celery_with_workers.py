@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-
-import airlock
 from airlock_celery import CeleryExecutor
 
+import airlock
+
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+
 
 @pytest.mark.parametrize("chunk_size", [7, 100])
 def test_every_intent_runs_exactly_once_in_order_with_its_args(backend, chunk_size: int) -> None:  # type: ignore[no-untyped-def]

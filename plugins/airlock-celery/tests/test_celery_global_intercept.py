@@ -1,0 +1,92 @@
+"""``install_global_intercept()`` with a real worker: direct ``.delay()`` calls go through airlock.
+
+The intercept is installed before this module's worker starts (Celery
+decides how to call each task when its worker starts) and removed at the
+end of the module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from airlock_celery.integration import install_global_intercept, uninstall_global_intercept
+from celery import Task
+
+import airlock
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+
+
+class Boom(Exception):
+    """Raised by the failing task."""
+
+
+def register(backend: Any) -> None:
+    record = backend.record
+
+    @backend.task()
+    def parent(key: str, tag: str, fail: bool) -> None:
+        record.delay(key, tag, 1)
+        record.apply_async((key, tag, 2), {"k": "v"}, queue=backend.other_queue)
+        if fail:
+            raise Boom(tag)
+
+    backend.parent = parent
+
+
+@pytest.fixture(scope="module")
+def backend(redis_worker_with) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+    airlock.reset_configuration()
+    airlock.configure(executor="celery")
+    install_global_intercept()
+    try:
+        yield redis_worker_with(register)
+    finally:
+        uninstall_global_intercept()
+        airlock.reset_configuration()
+
+
+def summary(entries: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """(args..., kwargs, queue) of each execution, sorted (two queues: the worker picks the order)."""
+    return sorted(((*e["args"], e["kwargs"], e["queue"]) for e in entries), key=repr)
+
+
+def test_calls_inside_a_task_are_flushed_when_it_returns_and_discarded_when_it_raises(backend) -> None:  # type: ignore[no-untyped-def]
+    log = backend.log()
+    with pytest.warns(DeprecationWarning, match=r"parent\.delay\(\) is deprecated"):
+        backend.parent.delay(log.key, "failed", True)  # no scope here: published directly
+    with pytest.warns(DeprecationWarning, match=r"parent\.apply_async\(\) is deprecated"):
+        backend.parent.apply_async((log.key, "ok", False))
+    # FIFO per queue: had the failed task's calls been published, they would have run before these.
+    expected = [("ok", 1, {}, backend.queue), ("ok", 2, {"k": "v"}, backend.other_queue)]
+    assert summary(log.wait_for(2)) == sorted(expected, key=repr)
+
+
+def test_calls_in_a_scope_are_enqueued_with_their_options(backend) -> None:  # type: ignore[no-untyped-def]
+    log = backend.log()
+    with airlock.scope(policy=airlock.DropAll()) as scope, pytest.warns(DeprecationWarning):
+        assert backend.record.apply_async((log.key, "x"), countdown=3) is None
+    [(intent, _)] = scope.report.dropped
+    assert intent.args == (log.key, "x") and intent.dispatch_options == {"countdown": 3}
+
+
+def test_a_second_install_is_refused(backend) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(RuntimeError, match="already been called"):
+        install_global_intercept()
+
+
+def test_uninstall_restores_celery_task_methods(backend) -> None:  # type: ignore[no-untyped-def]
+    patched = (Task.delay, Task.apply_async, Task.__call__)
+    uninstall_global_intercept()
+    try:
+        restored = (Task.delay, Task.apply_async, Task.__call__)
+        assert all(now is not before for now, before in zip(restored, patched, strict=True))
+        assert all(method.__module__ == "celery.app.task" for method in restored)
+        uninstall_global_intercept()  # a second call does nothing
+        install_global_intercept(wrap_task_execution=False)
+        assert Task.__call__ is restored[2] and Task.delay is not restored[0]
+        uninstall_global_intercept()
+    finally:
+        install_global_intercept()  # as the module's worker expects

@@ -1,0 +1,76 @@
+"""``@airlock.scoped()`` on Celery tasks and ``LegacyTaskShim``, on a real worker.
+
+"Discarded" is checked without waiting for something not to happen: one
+solo worker runs each queue in FIFO order, so once the tasks published
+*after* the failing one have run on both queues, anything the failing one
+had published would have run before them. Across the two queues the order
+is the worker's choice, so entries are compared sorted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from airlock_celery.integration import LegacyTaskShim
+
+import airlock
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+
+
+class Boom(Exception):
+    """Raised by the failing tasks."""
+
+
+def register(backend: Any) -> None:
+    record = backend.record
+
+    @backend.task()
+    @airlock.scoped(executor="celery")
+    def scoped_parent(key: str, tag: str, fail: bool) -> None:
+        airlock.enqueue(record, key, tag, 1)
+        airlock.enqueue(record, key, tag, 2, _dispatch_options={"queue": backend.other_queue})
+        if fail:
+            raise Boom(tag)
+
+    @backend.task(base=LegacyTaskShim, bind=True)
+    def legacy(task: Any, key: str, *args: Any, **kwargs: Any) -> None:
+        backend.write(task, key, args, kwargs)
+
+    backend.scoped_parent = scoped_parent
+    backend.legacy = legacy
+
+
+@pytest.fixture(scope="module")
+def backend(redis_worker_with):  # type: ignore[no-untyped-def]
+    return redis_worker_with(register)
+
+
+def summary(entries: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """(args..., kwargs, queue) of each execution, sorted."""
+    return sorted(((*e["args"], e["kwargs"], e["queue"]) for e in entries), key=repr)
+
+
+def test_scoped_task_flushes_when_it_returns_and_discards_when_it_raises(backend) -> None:  # type: ignore[no-untyped-def]
+    log = backend.log()
+    backend.scoped_parent.delay(log.key, "failed", True)
+    backend.scoped_parent.delay(log.key, "ok", False)
+    assert summary(log.wait_for(2)) == sorted(
+        [("ok", 1, {}, backend.queue), ("ok", 2, {}, backend.other_queue)], key=repr
+    )
+
+
+def test_legacy_shim_enqueues_through_airlock_and_publishes_at_flush(backend) -> None:  # type: ignore[no-untyped-def]
+    log = backend.log()
+    with airlock.scope(executor="celery") as scope:
+        with pytest.warns(DeprecationWarning, match="legacy.delay"):
+            assert backend.legacy.delay(log.key, "a") is None
+        with pytest.warns(DeprecationWarning, match="legacy.apply_async"):
+            backend.legacy.apply_async((log.key, "b"), {"k": 1}, queue=backend.other_queue)
+        assert len(scope.intents) == 2  # buffered, not published yet
+    assert summary(log.wait_for(2)) == sorted(
+        [("a", {}, backend.queue), ("b", {"k": 1}, backend.other_queue)], key=repr
+    )
+    with pytest.raises(airlock.NoScopeError), pytest.warns(DeprecationWarning):
+        backend.legacy.delay(log.key, "outside a scope")
