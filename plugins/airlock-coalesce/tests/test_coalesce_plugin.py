@@ -130,6 +130,11 @@ def test_per_intent_opt_in_and_opt_out() -> None:
         airlock.enqueue(notify, 2)
         airlock.enqueue(notify, 2)
     assert len(recorder.seen) == 3
+    recorder.seen.clear()
+    with airlock.scope(executor=recorder, coalesce=True):
+        airlock.enqueue(notify, 3, _dispatch_options=on)
+        airlock.enqueue(notify, 3)  # the `coalesce` option is not part of the key
+    assert len(recorder.seen) == 1
 
 
 def test_global_configuration_enables_it_with_a_real_threads_executor() -> None:

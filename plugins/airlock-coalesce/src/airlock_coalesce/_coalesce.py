@@ -41,11 +41,15 @@ def coalesce(
     setdefault = groups.setdefault
     kept: list[Intent] = []
     merged: list[tuple[Intent, Intent]] = []
+    plain_key = key is default_key
     for intent in ordered:
         if enabled is not None and not enabled(intent):
             kept.append(intent)
             continue
-        into = setdefault(key(intent), intent)
+        if plain_key and not intent[2] and not intent[4]:
+            into = setdefault((intent[0], intent[1]), intent)  # default_key, inlined: the bulk-loop case
+        else:
+            into = setdefault(key(intent), intent)
         if into is intent:
             kept.append(intent)
         else:

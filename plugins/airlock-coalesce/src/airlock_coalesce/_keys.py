@@ -23,16 +23,16 @@ def default_key(intent: Intent) -> tuple[Any, ...]:
 
     Keyword order does not matter. Dispatch options are part of the key so
     merging never drops one (two intents for different queues stay apart);
-    the ``coalesce`` option itself is not.
+    the ``coalesce`` option itself is not. An intent with neither keyword
+    arguments nor other options has the key ``(task, args)``.
     """
-    task, args, kwargs, _, opts = intent[:5]
-    if kwargs:
-        kwargs = tuple(sorted(kwargs.items())) if len(kwargs) > 1 else tuple(kwargs.items())
-    else:
-        kwargs = ()
+    kwargs, opts = intent[2], intent[4]
     if opts:
         opts = tuple(sorted((k, v) for k, v in opts.items() if k != _OWN_OPTION))
-    return (task, args, kwargs, opts or ())
+    if not kwargs and not opts:
+        return (intent[0], intent[1])
+    items = tuple(sorted(kwargs.items())) if len(kwargs) > 1 else tuple(kwargs.items())
+    return (intent[0], intent[1], items, opts or ())
 
 
 class Groups:

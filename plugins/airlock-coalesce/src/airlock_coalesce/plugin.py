@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import airlock
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
 __all__ = ["airlock_options", "airlock_before_flush", "key_function"]
 
 logger = logging.getLogger("airlock.coalesce")
+
+#: An intent's dispatch options (field 4), read at C speed.
+_OPTIONS = itemgetter(4)
 
 
 def _key_option(value: Any) -> Any:
@@ -88,7 +92,7 @@ def key_function(spec: KeyFunction | Mapping[str, KeyFunction] | None) -> KeyFun
 def airlock_before_flush(scope: Scope, intents: list[Intent]) -> list[Intent] | None:
     """Merge equal-key intents among those with ``coalesce`` on; None when nothing is on."""
     everywhere = scope.option("coalesce")
-    per_intent = any(opts and "coalesce" in opts for opts in (i[4] for i in intents))
+    per_intent = any(map(_OPTIONS, intents)) and any(o and "coalesce" in o for o in map(_OPTIONS, intents))
     if not everywhere and not per_intent:
         return None
 

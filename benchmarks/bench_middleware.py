@@ -1,0 +1,208 @@
+"""Middleware costs: coalescing a bulk flush, and the retry wrapper when nothing fails.
+
+Coalescing: one scope enqueues 10,000 no-op intents with 100 distinct keys
+(``noop(i % 100)``) and flushes. Contestants, with ``sync``: no middleware
+plugin registered; airlock-coalesce registered but not enabled; enabled
+(``coalesce=True``, dispatching 100). With the ``threads`` executor (timed
+until every task ran): no middleware; coalescing on. Also timed alone: the
+coalescing pass (``airlock_coalesce.coalesce``) over the same 10,000 intents.
+``sync`` with a no-op task is the worst case for the ratio: the flush without
+coalescing costs little more than the enqueues, so any pass over the intents
+shows; with an executor that does real work per intent, the pass is noise.
+
+Retry: the same scope with 10,000 distinct intents, nothing failing.
+Contestants: no middleware plugin; airlock-retry registered but not enabled;
+enabled (``retry_attempts=3``). The overhead per intent is the difference.
+
+Plugins are switched with ``airlock.plugins.unregister``/``register`` between
+timings (untimed); contestants alternate, many rounds, best time kept. Every
+contestant is first run once with a counting task: the script fails if the
+dispatch count is not what it must be.
+
+Run in the workspace venv (``make bench``), where the three plugins are installed.
+Usage: ``python benchmarks/bench_middleware.py [--rounds N]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from types import ModuleType
+
+from _harness import emit_json, goal, ratio, table, targets_table
+from airlock_coalesce import coalesce
+
+import airlock
+from airlock.executors.threads import ThreadsExecutor
+
+N, KEYS = 10_000, 100
+MIDDLEWARE = ("coalesce", "priority", "retry")
+
+
+def noop(*args: object) -> None:
+    pass
+
+
+class Plugins:
+    """The installed middleware modules, registered or not on demand."""
+
+    def __init__(self) -> None:
+        pm = airlock.plugins.get_plugin_manager()
+        self.modules: dict[str, ModuleType] = {name: pm.get_plugin(name) for name in MIDDLEWARE}
+        missing = [name for name, module in self.modules.items() if module is None]
+        if missing:
+            raise SystemExit(f"install the middleware first (make bench does): missing {', '.join(missing)}")
+
+    def only(self, *names: str) -> None:
+        pm = airlock.plugins.get_plugin_manager()
+        for name, module in self.modules.items():
+            registered = pm.get_plugin(name) is not None
+            if name in names and not registered:
+                airlock.plugins.register(module, name)
+            elif name not in names and registered:
+                airlock.plugins.unregister(name=name)
+
+
+def flush(keys: int, **options: object) -> Callable[[], object]:
+    """One scope of N intents over ``keys`` distinct keys; a threads executor is drained before returning."""
+    executor = options.get("executor")
+
+    def run() -> None:
+        with airlock.scope(**options):
+            for i in range(N):
+                airlock.enqueue(noop, i % keys)
+        if isinstance(executor, ThreadsExecutor):
+            executor.shutdown(wait=True)  # every task done: the time covers the work, not just the submits
+
+    return run
+
+
+Case = tuple[tuple[str, ...], Callable[[], object]]  # (plugins registered, the timed run)
+
+
+def alternate(cases: dict[str, Case], plugins: Plugins, rounds: int) -> dict[str, float]:
+    """Best seconds per case; each case's plugins are switched in, untimed, before it runs."""
+    best = dict.fromkeys(cases, float("inf"))
+    for _ in range(rounds):
+        for name, (registered, run) in cases.items():
+            plugins.only(*registered)
+            start = time.perf_counter()
+            run()
+            best[name] = min(best[name], time.perf_counter() - start)
+    plugins.only(*MIDDLEWARE)
+    return best
+
+
+def check(plugins: Plugins, registered: tuple[str, ...], keys: int, expected: int, **options: object) -> None:
+    """Run once with a counting task; stop the benchmark if the dispatch count is wrong."""
+    plugins.only(*registered)
+    calls = [0]
+
+    def count(*args: object) -> None:
+        calls[0] += 1
+
+    with airlock.scope(**options):
+        for i in range(N):
+            airlock.enqueue(count, i % keys)
+    if calls[0] != expected:
+        raise SystemExit(f"delivery check failed: {registered} {options}: {calls[0]} dispatched, expected {expected}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    args = parser.parse_args()
+    plugins = Plugins()
+    airlock.reset_configuration()
+
+    pool = ThreadsExecutor(max_workers=4)
+    coalescing = {
+        "no middleware": ((), flush(KEYS)),
+        "coalesce installed, off": (("coalesce",), flush(KEYS)),
+        "coalesce on": (("coalesce",), flush(KEYS, coalesce=True)),
+        "threads: no middleware": ((), flush(KEYS, executor=pool)),
+        "threads: coalesce on": (("coalesce",), flush(KEYS, executor=pool, coalesce=True)),
+    }
+    check(plugins, (), KEYS, N)
+    check(plugins, ("coalesce",), KEYS, N)
+    check(plugins, ("coalesce",), KEYS, KEYS, coalesce=True)
+    times = alternate(coalescing, plugins, args.rounds)
+    intents = [airlock.Intent(noop, (i % KEYS,)) for i in range(N)]
+    if len(coalesce(intents)) != KEYS:
+        raise SystemExit("delivery check failed: the coalescing pass did not keep one intent per key")
+    pass_alone = min(_timed(lambda: coalesce(intents)) for _ in range(args.rounds))
+    base = times["no middleware"]
+    threads_base = times["threads: no middleware"]
+
+    retrying = {
+        "no middleware": ((), flush(N)),
+        "retry installed, off": (("retry",), flush(N)),
+        "retry on, no failure": (("retry",), flush(N, retry_attempts=3)),
+    }
+    check(plugins, ("retry",), N, N, retry_attempts=3)
+    retry_times = alternate(retrying, plugins, args.rounds)
+    retry_base = retry_times["no middleware"]
+
+    def per_intent(seconds: float) -> int:
+        return round(seconds / N * 1e9)
+
+    out = table(
+        f"Coalescing: one flush of {N:,} intents, {KEYS} distinct keys, sync executor",
+        ["contestant", "dispatched", "ms", "/ no middleware"],
+        [
+            ["no middleware", N, f"{base * 1e3:.2f}", "1.00"],
+            ["coalesce installed, off", N, f"{times['coalesce installed, off'] * 1e3:.2f}",
+             ratio(times["coalesce installed, off"], base)],
+            ["coalesce on", KEYS, f"{times['coalesce on'] * 1e3:.2f}", ratio(times["coalesce on"], base)],
+            ["the coalescing pass alone", "-", f"{pass_alone * 1e3:.2f}", ratio(pass_alone, base)],
+        ],
+    )
+    out += "\n" + table(
+        "Coalescing: the same flush through the threads executor (4 workers), until every task ran",
+        ["contestant", "dispatched", "ms", "/ no middleware"],
+        [
+            ["no middleware", N, f"{threads_base * 1e3:.2f}", "1.00"],
+            ["coalesce on", KEYS, f"{times['threads: coalesce on'] * 1e3:.2f}",
+             ratio(times["threads: coalesce on"], threads_base)],
+            ["the coalescing pass alone", "-", f"{pass_alone * 1e3:.2f}", ratio(pass_alone, threads_base)],
+        ],
+    )
+    out += "\n" + table(
+        f"Retry wrapper: one flush of {N:,} distinct intents, nothing fails, sync executor",
+        ["contestant", "ns / intent", "/ no middleware", "overhead ns / intent"],
+        [
+            [name, per_intent(t), ratio(t, retry_base), per_intent(t - retry_base)]
+            for name, t in retry_times.items()
+        ],
+    )
+    goals = [
+        goal("sync, no-op task: flush with coalescing / flush without", ratio(times["coalesce on"], base), 1.2),
+        goal("sync, no-op task: coalescing pass / flush without", ratio(pass_alone, base), 0.2),
+        goal("threads: flush with coalescing / flush without", ratio(times["threads: coalesce on"], threads_base), 1.2),
+        goal("threads: coalescing pass / flush without", ratio(pass_alone, threads_base), 0.2),
+    ]
+    out += "\n" + targets_table(goals, "Targets (issue #4)")
+    print(out)
+    emit_json(
+        "Middleware: coalescing and retry",
+        "ms",
+        [
+            {"name": "coalescing", "values": {k: round(v * 1e3, 3) for k, v in times.items()},
+             "ratios": {"coalesce on/no middleware": ratio(times["coalesce on"], base),
+                        "pass alone/no middleware": ratio(pass_alone, base)}},
+            {"name": "retry", "values": {k: round(v * 1e3, 3) for k, v in retry_times.items()},
+             "ratios": {"retry on/no middleware": ratio(retry_times["retry on, no failure"], retry_base)}},
+        ],
+        goals,
+    )
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+if __name__ == "__main__":
+    main()
