@@ -25,6 +25,7 @@ complete (``scope.report.complete``) once the transaction has ended.
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -36,6 +37,9 @@ import airlock
 from airlock import Intent, Policy, Scope
 
 __all__ = ["DjangoScope"]
+
+_get_ident = threading.get_ident
+_base_add = Scope._add
 
 #: ``transaction.on_commit(robust=...)`` exists from Django 5.0 on.
 ROBUST_SUPPORTED = django.VERSION >= (5, 0)
@@ -101,11 +105,23 @@ class DjangoScope(Scope):
         self.robust: bool = robust
         # id(intent) -> (intent, witness); the intent is kept so its id stays unique.
         self._witnesses: dict[int, tuple[Intent, _Witness]] = {}
+        self._connection_of: tuple[int, Any] = (0, None)
+
+    @property
+    def connection(self) -> Any:
+        """This thread's connection to the ``using`` database (Django keeps one per thread)."""
+        thread, connection = self._connection_of
+        if thread != _get_ident():
+            connection = transaction.get_connection(self.using)
+            self._connection_of = (_get_ident(), connection)
+        return connection
 
     # -- enqueue: remember the transaction state -----------------------------
     def _add(self, intent: Intent) -> None:
-        super()._add(intent)
-        connection = transaction.get_connection(self.using)
+        _base_add(self, intent)
+        thread, connection = self._connection_of  # self.connection, inlined: this runs per intent
+        if thread != _get_ident():
+            connection = self.connection
         if connection.in_atomic_block:
             self._witness(connection, intent)
 
@@ -130,7 +146,7 @@ class DjangoScope(Scope):
                 if entry is not None:
                     self._witnesses[id(intent)] = entry
         else:
-            connection = transaction.get_connection(self.using)
+            connection = self.connection
             if connection.in_atomic_block:
                 for intent in intents:
                     self._witness(connection, intent)
@@ -145,12 +161,15 @@ class DjangoScope(Scope):
         Override to change the timing.
         """
         if self.robust:
-            transaction.on_commit(callback, using=self.using, robust=True)
+            self.connection.on_commit(callback, robust=True)
         else:
-            transaction.on_commit(callback, using=self.using)
+            self.connection.on_commit(callback)
 
     def _dispatch_all(self, intents: list[Intent]) -> None:
-        self.schedule_dispatch(_PendingFlush(self, intents).run)
+        pending = _PendingFlush(self, intents)
+        if self.connection.in_atomic_block:
+            pending.watch()  # Django may drop the callback: a rollback would never call it
+        self.schedule_dispatch(pending.run)
 
     def _dispatch_committed(self, intents: list[Intent]) -> None:
         """Dispatch the intents whose transaction committed; report the others discarded."""
@@ -178,7 +197,7 @@ class DjangoScope(Scope):
 
 
 class _PendingFlush:
-    """One flush waiting for its commit; notices if Django drops it instead.
+    """One flush waiting for its commit; once watched, notices if Django drops it instead.
 
     Its bound ``run`` is the ``on_commit`` callback. Django holds the only
     reference, so when Django discards the callback without calling it (a
@@ -190,11 +209,19 @@ class _PendingFlush:
 
     def __init__(self, scope: DjangoScope, intents: list[Intent]) -> None:
         self._scope = scope
-        self._intents = intents
-        self._finalizer = weakref.finalize(self, scope._dropped_by_django, intents)
+        self._intents: list[Intent] | None = intents
+        self._finalizer: weakref.finalize | None = None
+
+    def watch(self) -> None:
+        """Report the flush discarded if this object is freed before :meth:`run`."""
+        self._finalizer = weakref.finalize(self, self._scope._dropped_by_django, list(self._intents or ()))
         self._finalizer.atexit = False
 
     def run(self) -> None:
-        """Dispatch now (the transaction committed, or there was none)."""
-        if self._finalizer.detach() is not None:
-            self._scope._dispatch_committed(self._intents)
+        """Dispatch now (the transaction committed, or there was none); at most once."""
+        intents, self._intents = self._intents, None
+        if intents is None:
+            return
+        if self._finalizer is not None:
+            self._finalizer.detach()
+        self._scope._dispatch_committed(intents)
