@@ -111,9 +111,10 @@ class TestName:
     def test_falls_back_to_str(self) -> None:
         assert Intent(task=Nameless(), args=(), kwargs={}).name == "nameless-task"
 
-    def test_partial_falls_back_to_str(self) -> None:
+    def test_wrapper_uses_the_wrapped_functions_name(self) -> None:
+        # functools.partial and Huey tasks have no __name__ but keep the function as .func
         task = functools.partial(send_email, 1)
-        assert Intent(task=task, args=(), kwargs={}).name == str(task)
+        assert Intent(task=task, args=(), kwargs={}).name == "send_email"
 
 
 class TestText:
