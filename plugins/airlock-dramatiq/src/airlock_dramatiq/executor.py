@@ -1,0 +1,214 @@
+"""``DramatiqExecutor``: send intents with Dramatiq, a whole flush pipelined to Redis.
+
+Outside a flush the executor calls ``actor.send_with_options(args=,
+kwargs=, **dispatch_options)``, else ``actor.send(*args, **kwargs)``, else
+``actor(*args, **kwargs)``.
+
+Inside a flush (the core enters :meth:`DramatiqExecutor.flush_context`
+around the dispatch loop) every intent still goes through the actor's own
+``send_with_options``, so Dramatiq builds the message, applies ``delay``
+and runs its middleware exactly as usual. What changes is where the Redis
+broker's enqueue command goes: for actors on a ``RedisBroker`` it is queued
+on one pipeline of that broker's client and written in chunks of
+``chunk_size`` commands, one round trip per chunk. On a ``RabbitmqBroker``
+Dramatiq already publishes over one channel per thread, so a flush reuses
+that connection and each message is published as it is sent.
+
+Delivery accounting: a Redis-bound intent counts as delivered once its
+chunk was written. When a chunk write fails, the exception (``redis``'s
+``ConnectionError``, as a plain ``send`` raises) propagates from the
+``executor(intent)`` call that completed the chunk, or from the flush
+context's exit for the last one, with ``airlock_undelivered`` listing the
+chunk's earlier intents; the flush report counts them as failed. Dramatiq's
+``after_enqueue`` middleware hook runs when a message is queued on the
+pipeline, before its chunk is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airlock import FlushReport, Intent
+
+__all__ = ["DramatiqExecutor", "dramatiq_executor", "DEFAULT_CHUNK_SIZE"]
+
+#: Enqueue commands queued on the pipeline before one round trip to Redis.
+DEFAULT_CHUNK_SIZE = 100
+
+_NO_OPTIONS: Mapping[str, Any] = {}
+
+#: The pipeline (and its broker) that the current flush sends into, if any.
+_pipeline: ContextVar[tuple[Any, Any] | None] = ContextVar("airlock_dramatiq_pipeline", default=None)
+
+
+def send(actor: Any, args: tuple[Any, ...], kwargs: dict[str, Any], options: Mapping[str, Any] | None) -> Any:
+    """Dispatch one intent: ``send_with_options``, else ``send`` (options ignored), else a plain call."""
+    send_with_options = getattr(actor, "send_with_options", None)
+    if send_with_options is not None:
+        return send_with_options(args=args, kwargs=kwargs, **(options or _NO_OPTIONS))
+    plain_send = getattr(actor, "send", None)
+    if plain_send is not None:
+        return plain_send(*args, **kwargs)
+    return actor(*args, **kwargs)
+
+
+class _PipelinedScript:
+    """Stands in for a ``RedisBroker``'s Lua dispatch script.
+
+    Called by the broker exactly like the script it wraps; while a flush of
+    this broker is active in the calling context the command is queued on
+    that flush's pipeline instead of being run at once. Everywhere else
+    (other threads, other brokers, no flush) it runs the script unchanged.
+    """
+
+    __slots__ = ("script", "broker")
+
+    def __init__(self, script: Any, broker: Any) -> None:
+        self.script = script
+        self.broker = broker
+
+    def __call__(self, keys: Any = None, args: Any = None, client: Any = None) -> Any:
+        active = _pipeline.get()
+        if client is None and active is not None and active[1] is self.broker:
+            client = active[0]
+        return self.script(keys=keys, args=args, client=client)
+
+
+def _is_redis_broker(broker: Any) -> bool:
+    scripts = getattr(broker, "scripts", None)
+    return isinstance(scripts, dict) and "dispatch" in scripts and hasattr(broker, "client")
+
+
+def _pipelined(broker: Any) -> None:
+    """Route the broker's dispatch script through :class:`_PipelinedScript` (once per broker)."""
+    script = broker.scripts["dispatch"]
+    if not isinstance(script, _PipelinedScript):
+        broker.scripts["dispatch"] = _PipelinedScript(script, broker)
+
+
+class DramatiqExecutor:
+    """The ``dramatiq`` executor: ``send_with_options`` per intent, pipelined per flush.
+
+    :param chunk_size: how many Redis enqueue commands are queued before
+        they are written in one round trip. Smaller chunks get the first
+        message to a worker sooner; larger ones save round trips.
+
+    Actors of a second Redis broker in the same flush, and actors on other
+    brokers, are sent on their own; what was queued before is written
+    first, so each broker receives the flush in FIFO order. A plain
+    callable runs inline, after the queued commands were written.
+    """
+
+    def __init__(self, *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:
+        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+            raise ValueError(f"DramatiqExecutor(chunk_size=...) must be an integer >= 1, got {chunk_size!r}")
+        self.chunk_size = chunk_size
+        self._flush: ContextVar[_Flush | None] = ContextVar(f"airlock_dramatiq_flush_{id(self)}", default=None)
+
+    def __call__(self, intent: Intent) -> Any:
+        """Send one intent; returns Dramatiq's ``Message`` (or the plain call's result)."""
+        flush = self._flush.get()
+        if flush is None:
+            return send(intent[0], intent[1], intent[2], intent[4])
+        return flush.dispatch(intent)
+
+    @contextmanager
+    def flush_context(self, report: FlushReport) -> Iterator[None]:
+        """Pipeline a whole flush's Redis enqueues; write the last chunk on exit.
+
+        When the flush stops on an error, what was sent before it is still
+        written, as a plain loop of ``send`` would have done.
+        """
+        flush = _Flush(self.chunk_size)
+        token = self._flush.set(flush)
+        try:
+            yield
+        except BaseException:
+            flush.deliver()
+            raise
+        else:
+            flush.deliver()
+        finally:
+            self._flush.reset(token)
+            flush.close()
+
+    def __repr__(self) -> str:
+        return f"DramatiqExecutor(chunk_size={self.chunk_size})"
+
+
+class _Flush:
+    """One flush's Redis pipeline and the intents queued on it."""
+
+    __slots__ = ("chunk_size", "broker", "pipeline", "pending", "delivered")
+
+    def __init__(self, chunk_size: int) -> None:
+        self.chunk_size = chunk_size
+        self.broker: Any = None
+        self.pipeline: Any = None
+        self.pending: list[Intent] = []
+        self.delivered = 0
+
+    def dispatch(self, intent: Intent) -> Any:
+        actor, args, kwargs, options = intent[0], intent[1], intent[2], intent[4]
+        pipeline = None
+        if getattr(actor, "send_with_options", None) is not None:
+            pipeline = self._pipeline_for(getattr(actor, "broker", None))
+        if pipeline is None:
+            self.deliver()  # FIFO: what is queued reaches the broker first
+            result = send(actor, args, kwargs, options)
+            self.delivered += 1
+            return result
+        token = _pipeline.set((pipeline, self.broker))
+        try:
+            message = actor.send_with_options(args=args, kwargs=kwargs, **(options or _NO_OPTIONS))
+        finally:
+            _pipeline.reset(token)
+        self.pending.append(intent)
+        if len(self.pending) >= self.chunk_size:
+            self.deliver(intent)
+        return message
+
+    def _pipeline_for(self, broker: Any) -> Any:
+        """The flush's pipeline for ``broker``; None for a second broker or a non-Redis one."""
+        if self.broker is not None:
+            return self.pipeline if broker is self.broker else None
+        if not _is_redis_broker(broker):
+            return None
+        _pipelined(broker)
+        self.broker, self.pipeline = broker, broker.client.pipeline(transaction=False)
+        return self.pipeline
+
+    def deliver(self, current: Intent | None = None) -> None:
+        """Write the queued chunk; on failure raise with ``airlock_undelivered``.
+
+        ``current`` is the intent whose ``executor(intent)`` call is writing
+        the chunk: the core records that one as failed itself.
+        """
+        if not self.pending:
+            return
+        chunk, self.pending = self.pending, []
+        try:
+            self.pipeline.execute()
+        except BaseException as exc:
+            self.pipeline.reset()
+            exc.airlock_undelivered = [i for i in chunk if i is not current]  # type: ignore[attr-defined]
+            if hasattr(exc, "add_note"):
+                exc.add_note(
+                    f"airlock-dramatiq: writing {len(chunk)} queued messages to Redis failed; "
+                    f"{self.delivered} earlier messages of this flush had reached the broker"
+                )
+            raise
+        self.delivered += len(chunk)
+
+    def close(self) -> None:
+        if self.pipeline is not None:
+            self.pipeline.reset()  # returns its connection to the pool
+        self.broker = self.pipeline = None
+
+
+#: The shared instance selected by ``executor="dramatiq"``.
+dramatiq_executor = DramatiqExecutor()

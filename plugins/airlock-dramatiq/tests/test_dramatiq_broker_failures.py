@@ -1,0 +1,46 @@
+"""The ``dramatiq`` executor when the broker is unreachable or goes away mid-flush (real brokers)."""
+
+from __future__ import annotations
+
+import dramatiq
+import pytest
+from airlock_dramatiq import DramatiqExecutor
+from dramatiq.errors import ConnectionClosed
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+import airlock
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+
+
+@pytest.mark.parametrize(("kind", "error"), [("redis", RedisConnectionError), ("amqp", ConnectionClosed)])
+def test_unreachable_broker_fails_and_reports_the_rest(closed_broker, kind: str, error: type) -> None:  # type: ignore[no-untyped-def]
+    broker = closed_broker(kind)
+    actor = dramatiq.actor(lambda *args: None, broker=broker, queue_name="airlock-unreachable", actor_name="noop")
+    with pytest.raises(error, match=r"[Rr]efused") as caught:
+        with airlock.scope(executor="dramatiq"):
+            for i in range(5):
+                airlock.enqueue(actor, i, _dispatch_options={"max_retries": 0})
+    report = caught.value.airlock_report
+    assert report.dispatched == []
+    # Failed at the first send (connection) or when the pipelined chunk was written: either
+    # way every intent is accounted for as failed or never attempted, none as dispatched.
+    failed = [intent.args for intent, _ in report.failed]
+    assert failed[0] == (0,)
+    assert sorted(failed + [intent.args for intent in report.not_attempted]) == [(0,), (1,), (2,), (3,), (4,)]
+
+
+def test_losing_redis_mid_flush_reports_exactly_the_written_chunks(proxied_redis_broker, redis_proxy) -> None:  # type: ignore[no-untyped-def]
+    _, actor = proxied_redis_broker
+    with pytest.raises(RedisConnectionError) as caught:
+        with airlock.scope(executor=DramatiqExecutor(chunk_size=4)):
+            for i in range(4):  # chunk 1: written when full
+                airlock.enqueue(actor, i, _dispatch_options={"max_retries": 0})
+            airlock.enqueue(redis_proxy.cut)  # runs inline, after chunk 1 was written
+            for i in range(4, 9):  # chunk 2 fails when written (at 7); 8 is never attempted
+                airlock.enqueue(actor, i, _dispatch_options={"max_retries": 0})
+    report = caught.value.airlock_report
+    assert [i.args for i in report.dispatched if i.task is actor] == [(0,), (1,), (2,), (3,)]
+    assert sorted(intent.args for intent, _ in report.failed) == [(4,), (5,), (6,), (7,)]
+    assert [i.args for i in report.not_attempted] == [(8,)]
+    assert [i.args for i in caught.value.airlock_undelivered] == [(4,), (5,), (6,)]

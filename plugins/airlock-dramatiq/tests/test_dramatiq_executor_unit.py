@@ -1,0 +1,81 @@
+"""Unit tests of the ``dramatiq`` executor's dispatch rules, with stand-ins for actors (no broker)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from airlock_dramatiq import DramatiqExecutor, dramatiq_executor
+
+import airlock
+from airlock import Intent
+
+
+class OptionsActor:
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+
+    def send_with_options(self, *, args: Any = (), kwargs: Any = None, **options: Any) -> str:
+        self.calls.append((args, kwargs, options))
+        return "message"
+
+    def send(self, *args: Any, **kwargs: Any) -> None:
+        raise AssertionError("send() used although send_with_options() exists")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> None:
+        raise AssertionError("called inline although send_with_options() exists")
+
+
+class SendOnly:
+    def __init__(self) -> None:
+        self.calls: list[tuple[Any, ...]] = []
+
+    def send(self, *args: Any, **kwargs: Any) -> str:
+        self.calls.append((args, kwargs))
+        return "sent"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> None:
+        raise AssertionError("called inline although send() exists")
+
+
+def test_send_with_options_gets_args_kwargs_and_every_dispatch_option() -> None:
+    actor = OptionsActor()
+    assert dramatiq_executor(Intent(actor, (1,), {"k": 2}, dispatch_options={"delay": 500, "max_retries": 0})) == (
+        "message"
+    )
+    assert actor.calls == [((1,), {"k": 2}, {"delay": 500, "max_retries": 0})]
+
+
+def test_send_is_the_fallback_and_options_are_not_passed() -> None:
+    actor = SendOnly()
+    assert dramatiq_executor(Intent(actor, (1,), {"k": 2}, dispatch_options={"delay": 5})) == "sent"
+    assert actor.calls == [((1,), {"k": 2})]
+
+
+def test_a_plain_callable_is_called_inline() -> None:
+    seen = []
+    assert dramatiq_executor(Intent(lambda *a, **k: seen.append((a, k)) or "ran", (1,), {"y": 3})) == "ran"
+    assert seen == [((1,), {"y": 3})]
+
+
+def test_a_flush_of_actors_without_redis_broker_sends_each_in_order() -> None:
+    actor, order = OptionsActor(), []
+    with airlock.scope(executor=dramatiq_executor):
+        airlock.enqueue(actor, 1)
+        airlock.enqueue(order.append, "inline")
+        airlock.enqueue(actor, 2, _dispatch_options={"delay": 10})
+    assert actor.calls == [((1,), {}, {}), ((2,), {}, {"delay": 10})]
+    assert order == ["inline"]
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, False, "5"])
+def test_chunk_size_must_be_a_positive_integer(bad: Any) -> None:
+    with pytest.raises(ValueError, match="chunk_size"):
+        DramatiqExecutor(chunk_size=bad)
+
+
+def test_selected_by_name_and_importable_at_the_compatible_path() -> None:
+    from airlock.integrations.executors.dramatiq import dramatiq_executor as compat
+
+    assert airlock.resolve_executor("dramatiq") is dramatiq_executor
+    assert compat is dramatiq_executor
