@@ -77,25 +77,29 @@ if settings.configured:  # another suite configured Django in this process first
     )
 settings.configure(**_settings())
 django.setup()
+# The app has just configured airlock globally from settings.AIRLOCK. Other suites
+# may share this process: keep that configuration to this suite's tests.
+airlock.reset_configuration()
+
+
+@pytest.fixture(autouse=True)
+def airlock_from_settings() -> Iterator[None]:
+    """The configuration the app makes from ``settings.AIRLOCK``, for this test only."""
+    from airlock_django.conf import configure_from_settings
+
+    configure_from_settings()
+    yield
+    airlock.reset_configuration()
 
 @pytest.fixture(params=["default", "postgres"], ids=["sqlite", "postgres"])
-def alias(request: pytest.FixtureRequest) -> Iterator[str]:
+def alias(request: pytest.FixtureRequest) -> str:
     """A database alias to test against; the scopes follow its transactions."""
     from airlock.testing import require_service
 
     if request.param == "postgres":
         require_service("postgres")
-    airlock.configure(scope_kwargs={"using": request.param})
-    yield request.param
-    restore_settings_configuration()
-
-
-def restore_settings_configuration() -> None:
-    """Back to the configuration the app made from ``settings.AIRLOCK``."""
-    from airlock_django.conf import configure_from_settings
-
-    airlock.reset_configuration()
-    configure_from_settings()
+    airlock.configure(scope_kwargs={"using": request.param})  # airlock_from_settings resets it
+    return request.param
 
 
 @pytest.fixture(autouse=True)

@@ -26,7 +26,7 @@ def test_request_enqueues_celery_task_and_a_worker_runs_it_after_commit(alias, p
     from airlock_django_testproject.celery_app import QUEUE, app
     from celery.contrib.testing.worker import start_worker
 
-    airlock.configure(executor="celery")  # the alias fixture restores settings.AIRLOCK afterwards
+    airlock.configure(executor="celery")  # reset after the test (conftest)
     try:
         with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
             response = Client().get(f"/celery_create/{alias}/via-celery/")

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from airlock_django import DjangoScope, get_executor, get_policy, get_scope_class, get_setting
-from airlock_django.conf import configure_from_settings
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
@@ -17,12 +14,9 @@ from airlock.integrations.django.apps import AirlockConfig
 
 
 @pytest.fixture
-def fresh_configuration() -> Iterator[None]:
-    """Apply settings.AIRLOCK from scratch; restore the suite's configuration afterwards."""
+def fresh_configuration() -> None:
+    """Apply settings.AIRLOCK from scratch (conftest's airlock_from_settings resets afterwards)."""
     airlock.reset_configuration()
-    yield
-    airlock.reset_configuration()
-    configure_from_settings()
 
 
 def apply(value: object) -> None:
@@ -30,11 +24,12 @@ def apply(value: object) -> None:
         apps.get_app_config("airlock").ready()
 
 
-def test_django_finds_the_app_through_the_compatible_path():
+def test_django_finds_the_app_through_the_compatible_path(fresh_configuration):
     config = apps.get_app_config("airlock")
     assert type(config) is AirlockConfig
     assert config.name == "airlock.integrations.django"
-    assert airlock.get_configuration()["scope_cls"] is DjangoScope  # ready() ran at django.setup()
+    config.ready()
+    assert airlock.get_configuration()["scope_cls"] is DjangoScope
 
 
 def test_defaults():
