@@ -144,7 +144,7 @@ def main() -> int:
     def cell(value: float | None, suffix: str) -> str:
         return "n/a" if value is None else f"{value:.2f}{suffix}"
 
-    theirs = AIRLOCK_PY.replace("==", " ")
+    theirs = AIRLOCK_PY.replace("==", " ") if THEIRS in pythons else "airlock-py (not available)"
     print(table(
         f"`import airlock` added to interpreter start: ours vs {theirs} ({options.runs} runs each)",
         ["measure", OURS, THEIRS, f"{OURS} / {THEIRS}"],
