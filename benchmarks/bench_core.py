@@ -106,8 +106,12 @@ def ns(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1e9, 1)
 
 
-def cell(value: float | None, suffix: str = "") -> str:
-    return "n/a" if value is None else f"{value:,.0f}{suffix}" if suffix == " ns" else f"{value:.2f}{suffix}"
+def show_ns(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.0f} ns"
+
+
+def show_ratio(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}x"
 
 
 def build_rows(best: dict[str, dict[str, float]]) -> list[dict[str, Any]]:
@@ -164,8 +168,8 @@ def render(rows: list[dict[str, Any]], goals: list[dict[str, object]], versions:
     for row in rows:
         values, ratios = row["values"], row["ratios"]
         body.append(
-            [row["name"], *(cell(values[k], " ns") for k in ("floor", OURS, THEIRS))]
-            + [cell(r, "x") for r in ratios.values()]
+            [row["name"], *(show_ns(values[k]) for k in ("floor", OURS, THEIRS))]
+            + [show_ratio(r) for r in ratios.values()]
         )
     theirs = AIRLOCK_PY.replace("==", " ") if THEIRS in versions else "airlock-py (not available)"
     title = f"Core hot path: ours (airlock-core {versions[OURS]}) vs {theirs}"
