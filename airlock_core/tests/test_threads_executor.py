@@ -207,6 +207,23 @@ def test_report_completes_without_any_after_flush_hook(pool: ThreadsExecutor) ->
     assert [(i.args, exc) for i, exc in s.report.failed] == [((2,), error)]
 
 
+def test_failure_is_reported_when_routed_per_intent(pool: ThreadsExecutor, executor_named) -> None:  # type: ignore[no-untyped-def]
+    # The scope dispatches with sync; one intent goes to the pool through its
+    # ``executor`` option. Its later failure must still reach the report.
+    executor_named("pool", pool)
+    error = LookupError("routed")
+
+    def fails() -> None:
+        raise error
+
+    with airlock.scope() as s:
+        airlock.enqueue(fails, _dispatch_options={"executor": "pool"})
+    pool.shutdown(wait=True)
+    wait_until(lambda: s.report.complete, "the report completes")
+    assert [exc for _, exc in s.report.failed] == [error]
+    assert s.report.dispatched == []
+
+
 def test_returns_a_future(pool: ThreadsExecutor) -> None:
     future = pool(airlock.Intent(task=sum, args=([1, 2, 3],), kwargs={}))
     assert future.result(timeout=WAIT) == 6
