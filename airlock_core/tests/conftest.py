@@ -56,7 +56,10 @@ def clean_airlock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 class Calls:
-    """A recording task: ``calls(*args, **kwargs)`` appends ``(args, kwargs)``; ``calls.args`` lists the args."""
+    """A recording task: ``calls(*args, **kwargs)`` appends ``(args, kwargs)``; ``calls.args`` lists the args.
+
+    Instances are named ``calls`` in intents (``Intent.name`` reads ``__name__``).
+    """
 
     __name__ = "calls"
 
