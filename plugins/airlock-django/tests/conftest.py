@@ -3,9 +3,13 @@
 Databases: ``default`` and ``other`` are SQLite files; ``postgres`` is the
 PostgreSQL service (``AIRLOCK_TEST_POSTGRES_DSN``), present only when it is
 reachable: its tests then call ``require_service("postgres")``, which skips
-locally and fails under ``CI=true``. Tests run with real commits
-(``django_db(transaction=True)``): ``on_commit`` callbacks only fire when a
-transaction really commits, which Django's rolled-back ``TestCase`` never does.
+locally and fails under ``CI=true``.
+
+Tests run with real commits, like Django's ``TransactionTestCase``:
+``on_commit`` callbacks only fire when a transaction really commits, which
+the rolled-back ``TestCase`` never does. The fixtures use Django's own test
+utilities rather than pytest-django, so this suite configures Django without
+touching how any other suite sharing the process runs pytest.
 """
 
 from __future__ import annotations
@@ -80,6 +84,33 @@ django.setup()
 # The app has just configured airlock globally from settings.AIRLOCK. Other suites
 # may share this process: keep that configuration to this suite's tests.
 airlock.reset_configuration()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def test_databases() -> Iterator[None]:
+    """Django's test environment and a fresh test database per alias, for the whole session."""
+    from django.test.utils import (
+        setup_databases,
+        setup_test_environment,
+        teardown_databases,
+        teardown_test_environment,
+    )
+
+    setup_test_environment()
+    created = setup_databases(verbosity=0, interactive=False, aliases=set(settings.DATABASES))
+    yield
+    teardown_databases(created, verbosity=0)
+    teardown_test_environment()
+
+
+@pytest.fixture
+def real_commits() -> Iterator[None]:
+    """Every database holds no Thing when the test ends, whatever it committed."""
+    from airlock_django_testproject.models import Thing
+
+    yield
+    for alias in settings.DATABASES:
+        Thing.objects.using(alias).all().delete()
 
 
 @pytest.fixture(autouse=True)

@@ -19,7 +19,7 @@ pytest.importorskip("airlock_celery", reason="the end-to-end Celery test needs t
 WAIT_SECONDS = 20.0
 
 
-@pytest.mark.django_db(transaction=True, databases="__all__")
+@pytest.mark.usefixtures("real_commits")
 def test_request_enqueues_celery_task_and_a_worker_runs_it_after_commit(alias, probe):
     require_service("redis")
     import redis

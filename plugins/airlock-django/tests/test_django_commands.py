@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 
 import airlock
 
-pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
+pytestmark = pytest.mark.usefixtures("real_commits")
 
 
 def test_command_enqueues_and_the_task_sees_the_committed_row(alias, probe):

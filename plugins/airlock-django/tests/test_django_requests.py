@@ -8,11 +8,11 @@ import pytest
 from airlock_django import DjangoScope
 from airlock_django_testproject.tasks import DispatchBroke
 from asgiref.sync import async_to_sync
-from django.test import AsyncClient, Client
+from django.test import AsyncClient, Client, override_settings
 
 import airlock
 
-pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
+pytestmark = pytest.mark.usefixtures("real_commits")
 
 
 def fates(scope: airlock.Scope) -> dict[str, list[str]]:
@@ -107,9 +107,9 @@ def test_asgi_sync_view(alias, probe):
     assert probe == [("iota-before", True), ("iota-after", True)]
 
 
-def test_should_flush_is_overridable(alias, probe, settings):
-    settings.MIDDLEWARE = ["airlock_django_testproject.middleware.KeepOnConflictMiddleware"]
-    response = Client().get(f"/create/{alias}/kappa/?status=409")
+def test_should_flush_is_overridable(alias, probe):
+    with override_settings(MIDDLEWARE=["airlock_django_testproject.middleware.KeepOnConflictMiddleware"]):
+        response = Client().get(f"/create/{alias}/kappa/?status=409")
 
     assert response.status_code == 409
     assert probe == [("kappa", True)]

@@ -14,7 +14,7 @@ from django.db import transaction
 
 import airlock
 
-pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
+pytestmark = pytest.mark.usefixtures("real_commits")
 
 
 class AfterFlush:

@@ -37,7 +37,7 @@ def test_selected_by_name_and_compatible_path():
     assert compatible is django_tasks_executor
 
 
-@pytest.mark.django_db(transaction=True, databases="__all__")
+@pytest.mark.usefixtures("real_commits")
 def test_task_is_enqueued_and_runs(alias, probe):
     """The default backend (ImmediateBackend) runs the task as it is enqueued."""
     Thing.objects.using(alias).create(name="task-row")
@@ -63,7 +63,6 @@ def test_dispatch_options_go_through_using(dummy_backend):
     assert result.args == ["later"]
 
 
-@pytest.mark.django_db(transaction=True)
 def test_plain_callable_is_called(probe):
     with airlock.scope(executor="django_tasks"):
         airlock.enqueue(note, "plain")
