@@ -1,0 +1,213 @@
+"""Every code example in the documentation runs, and the docs cover the whole API.
+
+Each page's ```python blocks run in order in one fresh interpreter (a later
+block may use what an earlier one defined), so no example can rot and no
+page's global state (Django settings, airlock configuration) leaks into
+another. A directive in an HTML comment on the line before a block changes
+how it is tested:
+
+- ``<!-- test: skip (reason) -->``: not run, for fragments such as a
+  ``settings.py``; the reason is required and each skipped block is listed
+  as a skipped test with it.
+- ``<!-- test: pytest -->``: the block is a test module; it is run by pytest
+  (airlock's pytest plugin included) and must pass.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import airlock
+from airlock import hookspecs
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+PAGES = [*sorted(DOCS.rglob("*.md")), ROOT / "README.md"]
+#: Bound for any one page's examples; no test may hang.
+TIMEOUT = 180
+
+_FENCE = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.S | re.M)
+_DIRECTIVE = re.compile(r"<!--\s*test:\s*(.*?)\s*-->")
+_SKIP = re.compile(r"skip\s*\((.+)\)$")
+
+
+def _page_id(page: Path) -> str:
+    """The page's path relative to the repository (as given, for pages elsewhere)."""
+    return str(page.relative_to(ROOT)) if page.is_relative_to(ROOT) else str(page)
+
+
+@dataclass(frozen=True)
+class Block:
+    """One ```python block of a page."""
+
+    page: Path
+    line: int  # of the block's first code line, 1-based
+    code: str
+    mode: str  # "run", "pytest" or "skip"
+    reason: str = ""
+
+    @property
+    def where(self) -> str:
+        return f"{_page_id(self.page)}:{self.line}"
+
+
+def blocks_of(page: Path) -> list[Block]:
+    """The page's python blocks; a malformed directive raises ``ValueError`` naming its line."""
+    text = page.read_text(encoding="utf-8")
+    found = []
+    for match in _FENCE.finditer(text):
+        line = text.count("\n", 0, match.start(1)) + 1
+        before = text[: match.start()].rstrip().rsplit("\n", 1)[-1]
+        mode, reason = "run", ""
+        directive = _DIRECTIVE.fullmatch(before.strip())
+        if directive:
+            body = directive.group(1)
+            skip = _SKIP.fullmatch(body)
+            if body == "pytest":
+                mode = "pytest"
+            elif skip and skip.group(1).strip():
+                mode, reason = "skip", skip.group(1).strip()
+            else:
+                raise ValueError(
+                    f"{_page_id(page)}:{line - 1}: bad directive {before.strip()!r}; "
+                    "write <!-- test: skip (why it cannot run) --> or <!-- test: pytest -->"
+                )
+        found.append(Block(page, line, match.group(1), mode, reason))
+    return found
+
+
+def all_blocks() -> list[Block]:
+    return [block for page in PAGES for block in blocks_of(page)]
+
+
+def _child_env() -> dict[str, str]:
+    """This environment minus airlock's own variables, so examples start from defaults."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("AIRLOCK_")}
+
+
+# Runs in the child: exec each block, compiled against the page's own path and
+# line numbers, so a traceback shows the failing line of the Markdown file.
+_RUNNER = textwrap.dedent("""
+    import json, sys
+    namespace = {"__name__": "__main__"}
+    for path, line, code in json.loads(sys.stdin.read()):
+        exec(compile("\\n" * (line - 1) + code, path, "exec"), namespace)
+""")
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if any(b.mode == "run" for b in blocks_of(p))], ids=_page_id)
+def test_page_examples_run(page: Path, tmp_path: Path) -> None:
+    blocks = [(str(b.page), b.line, b.code) for b in blocks_of(page) if b.mode == "run"]
+    result = subprocess.run(
+        [sys.executable, "-c", _RUNNER],
+        input=json.dumps(blocks),
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=_child_env(),
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 0, f"an example in {_page_id(page)} failed:\n{result.stderr[-4000:]}"
+
+
+@pytest.mark.parametrize("block", [b for b in all_blocks() if b.mode == "pytest"], ids=lambda b: b.where)
+def test_pytest_examples_pass(block: Block, tmp_path: Path) -> None:
+    module = tmp_path / f"test_example_{block.line}.py"
+    module.write_text(block.code, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--strict-markers", module.name],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=_child_env(),
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 0, f"the test module at {block.where} failed:\n{result.stdout[-4000:]}"
+    assert " passed" in result.stdout and "skipped" not in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize("block", [b for b in all_blocks() if b.mode == "skip"], ids=lambda b: b.where)
+def test_skipped_examples_are_listed(block: Block) -> None:
+    """Each opted-out block shows up in the run's summary with its reason (``-ra``)."""
+    pytest.skip(f"{block.where} not run: {block.reason}")
+
+
+def test_directives_are_well_formed() -> None:
+    problems = []
+    for page in PAGES:
+        try:
+            blocks_of(page)
+        except ValueError as error:
+            problems.append(str(error))
+    assert not problems, "\n".join(problems)
+
+
+def test_directive_parsing(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text(
+        "# t\n\n<!-- test: skip (settings fragment) -->\n```python\nX = 1\n```\n\n"
+        "```python\nprint(1)\n```\n\n<!-- test: pytest -->\n```python\ndef test_x(): pass\n```\n",
+        encoding="utf-8",
+    )
+    parsed = [(b.line, b.mode, b.reason, b.code) for b in blocks_of(page)]
+    assert parsed == [
+        (5, "skip", "settings fragment", "X = 1\n"),
+        (9, "run", "", "print(1)\n"),
+        (14, "pytest", "", "def test_x(): pass\n"),
+    ]
+    page.write_text("<!-- test: skip -->\n```python\nX = 1\n```\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="bad directive"):
+        blocks_of(page)
+
+
+# -- the docs cover the whole API ---------------------------------------------------------
+def _code_text() -> str:
+    """Everything in code spans and code blocks, across all pages."""
+    chunks = []
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        chunks += re.findall(r"^```[^\n]*\n(.*?)^```", text, re.S | re.M)
+        chunks += re.findall(r"`([^`\n]+)`", re.sub(r"^```.*?^```", "", text, flags=re.S | re.M))
+    return "\n".join(chunks)
+
+
+def _undocumented(names: list[str]) -> list[str]:
+    code = _code_text()
+    return [name for name in names if not re.search(rf"(?<![\w.]){re.escape(name)}\b", code)]
+
+
+def test_every_public_name_is_documented() -> None:
+    assert _undocumented(list(airlock.__all__)) == []
+
+
+def test_every_hook_is_documented_by_hand() -> None:
+    hooks = [name for name in vars(hookspecs) if name.startswith("airlock_")]
+    assert len(hooks) >= 5
+    assert _undocumented(hooks) == []
+
+
+def test_every_installed_executor_is_documented() -> None:
+    from airlock.executors import executor_entry_points
+
+    names = sorted(executor_entry_points())
+    assert {"sync", "threads"} <= set(names)
+    assert _undocumented(names) == []
+
+
+def test_every_declared_option_is_documented() -> None:
+    from airlock._state import load_hooks
+
+    names = sorted(load_hooks().options.by_name)
+    assert {"fail_fast", "executor"} <= set(names)
+    assert _undocumented(names) == []
