@@ -1,0 +1,238 @@
+"""Flush throughput to Celery and Dramatiq on Redis: the backend's own loop vs airlock's executor.
+
+Two measurements per backend, N tasks each (default 2,000):
+
+* **publish**: from the first publish until all N are on the broker.
+  ``naive`` is the backend's own call in a loop (``task.apply_async(...)``,
+  ``actor.send(...)``); ``airlock`` enqueues the same N in a scope whose
+  executor is ``celery`` / ``dramatiq`` (enqueue and flush both timed).
+  Each contestant publishes to its own queue; after every round each
+  queue must hold exactly N messages (the delivery check), then is emptied.
+* **end to end**: from the first publish until a real worker (a
+  subprocess: ``celery worker`` with 4 threads, ``dramatiq`` with 4
+  threads) has run all N; each task increments a Redis counter that must
+  reach exactly N.
+
+Contestants alternate, several rounds, best time kept; ratios are
+``naive time / airlock time`` (above 1: airlock is faster).
+
+Usage: ``python benchmarks/bench_brokers.py [--n N] [--rounds R] [--e2e-rounds R]``
+(needs airlock-celery, airlock-dramatiq and Redis at ``AIRLOCK_TEST_REDIS_URL``,
+default ``redis://127.0.0.1:6379/0``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import dramatiq
+import redis
+from _harness import emit_json, goal, interleaved, ratio, table, targets_table
+from celery import Celery
+from dramatiq.brokers.redis import RedisBroker
+
+import airlock
+
+HERE = Path(__file__).resolve().parent
+REDIS_URL = os.environ.get("AIRLOCK_TEST_REDIS_URL") or "redis://127.0.0.1:6379/0"
+#: Shared with the worker subprocesses, which import this module.
+RUN_ID = os.environ.setdefault("AIRLOCK_BENCH_RUN", uuid.uuid4().hex[:8])
+CELERY_QUEUE = f"airlock-bench-celery-{RUN_ID}"  # end to end; the worker consumes it
+DRAMATIQ_QUEUE = f"airlock-bench-dramatiq-{RUN_ID}"
+DRAMATIQ_NAMESPACE = f"airlock-bench-{RUN_ID}"
+#: Seconds a worker gets to run one round's N tasks before the run is declared failed.
+WORKER_DEADLINE = 120.0
+
+# Targets: naive time / airlock time at least this much.
+TARGETS = {"celery publish": 3.0, "dramatiq publish": 1.0, "celery end to end": 1.0, "dramatiq end to end": 1.0}
+
+counter = redis.Redis.from_url(REDIS_URL)
+
+celery_app = Celery("airlock_bench", broker=REDIS_URL, set_as_current=False)
+celery_app.conf.update(task_default_queue=CELERY_QUEUE, worker_hijack_root_logger=False)
+
+
+@celery_app.task(name="airlock_bench.bump")
+def celery_bump(key: str, i: int) -> None:
+    """One unit of work: count the execution."""
+    counter.incr(key)
+
+
+dramatiq_broker = RedisBroker(url=REDIS_URL, namespace=DRAMATIQ_NAMESPACE)
+dramatiq.set_broker(dramatiq_broker)
+
+
+@dramatiq.actor(broker=dramatiq_broker, queue_name=DRAMATIQ_QUEUE, actor_name="airlock_bench_bump", max_retries=0)
+def dramatiq_bump(key: str, i: int) -> None:
+    """One unit of work: count the execution."""
+    counter.incr(key)
+
+
+# -- publish only ------------------------------------------------------------
+def bench_publish(n: int, rounds: int) -> list[tuple[str, float, float]]:
+    """(backend, naive seconds, airlock seconds) for publishing n tasks, each contestant to its own queue."""
+    celery_queues = {name: f"airlock-bench-celery-{name}-{RUN_ID}" for name in ("naive", "airlock")}
+
+    def celery_naive() -> None:
+        for i in range(n):
+            celery_bump.apply_async(args=("unused", i), kwargs={}, queue=celery_queues["naive"])
+
+    def celery_airlock() -> None:
+        with airlock.scope(executor="celery"):
+            for i in range(n):
+                airlock.enqueue(celery_bump, "unused", i, _dispatch_options={"queue": celery_queues["airlock"]})
+
+    actors = {
+        name: dramatiq.actor(
+            celery_bump.run, broker=dramatiq_broker, queue_name=f"airlock-bench-{name}", actor_name=f"bench_{name}"
+        )
+        for name in ("naive", "airlock")
+    }
+
+    def dramatiq_naive() -> None:
+        for i in range(n):
+            actors["naive"].send("unused", i)
+
+    def dramatiq_airlock() -> None:
+        with airlock.scope(executor="dramatiq"):
+            for i in range(n):
+                airlock.enqueue(actors["airlock"], "unused", i)
+
+    results = []
+    for backend, naive, through_airlock, queues, length, clear in (
+        ("celery", celery_naive, celery_airlock, celery_queues, counter.llen, counter.delete),
+        (
+            "dramatiq",
+            dramatiq_naive,
+            dramatiq_airlock,
+            {name: actor.queue_name for name, actor in actors.items()},
+            lambda q: counter.llen(f"{DRAMATIQ_NAMESPACE}:{q}"),
+            dramatiq_broker.flush,
+        ),
+    ):
+        naive(), through_airlock()  # warm up: connections, Lua scripts, entry points
+        for q in queues.values():
+            clear(q)
+        best = {"naive": float("inf"), "airlock": float("inf")}
+        for _ in range(rounds):
+            times = interleaved({"naive": naive, "airlock": through_airlock}, rounds=1)
+            for name, q in queues.items():
+                delivered = length(q)
+                if delivered != n:
+                    raise SystemExit(f"delivery check failed: {backend} {name} put {delivered} of {n} on the broker")
+                clear(q)
+                best[name] = min(best[name], times[name])
+        results.append((backend, best["naive"], best["airlock"]))
+    return results
+
+
+# -- end to end with a real worker -------------------------------------------
+def start_worker(backend: str) -> subprocess.Popen[bytes]:
+    if backend == "celery":
+        command = ["-m", "celery", "-A", "bench_brokers:celery_app", "worker", "--pool=threads", "-c", "4"]
+        command += ["-Q", CELERY_QUEUE, "--without-heartbeat", "--without-mingle", "--without-gossip", "-l", "warning"]
+    else:
+        command = ["-m", "dramatiq", "bench_brokers", "--processes", "1", "--threads", "4"]
+        command += ["--queues", DRAMATIQ_QUEUE]
+    return subprocess.Popen([sys.executable, *command], cwd=HERE, env=dict(os.environ))
+
+
+def wait_count(key: str, n: int) -> None:
+    deadline = time.monotonic() + WORKER_DEADLINE
+    while int(counter.get(key) or 0) < n:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"delivery check failed: the worker ran {counter.get(key)} of {n} tasks for {key}")
+        time.sleep(0.001)
+    if int(counter.get(key) or 0) != n:
+        raise SystemExit(f"delivery check failed: {key} counted {counter.get(key)} executions, expected {n}")
+
+
+def bench_end_to_end(n: int, rounds: int) -> list[tuple[str, float, float]]:
+    """(backend, naive seconds, airlock seconds) from the first publish until a worker ran n tasks."""
+    results = []
+    for backend, task, naive_one in (
+        ("celery", celery_bump, lambda key, i: celery_bump.apply_async(args=(key, i), kwargs={})),
+        ("dramatiq", dramatiq_bump, lambda key, i: dramatiq_bump.send(key, i)),
+    ):
+        worker = start_worker(backend)
+        try:
+            key = f"airlock-bench-count-{RUN_ID}-{backend}"
+
+            def naive(key: str = key, one: Callable[[str, int], object] = naive_one) -> None:
+                counter.delete(key)
+                for i in range(n):
+                    one(key, i)
+                wait_count(key, n)
+
+            def through_airlock(key: str = key, task: object = task, backend: str = backend) -> None:
+                counter.delete(key)
+                with airlock.scope(executor=backend):
+                    for i in range(n):
+                        airlock.enqueue(task, key, i)
+                wait_count(key, n)
+
+            counter.delete(key)
+            naive_one(key, 0)
+            wait_count(key, 1)  # the worker is up
+            times = interleaved({"naive": naive, "airlock": through_airlock}, rounds=rounds)
+            counter.delete(key)
+            results.append((backend, times["naive"], times["airlock"]))
+        finally:
+            worker.terminate()
+            worker.wait(timeout=30)
+    return results
+
+
+def report(title: str, kind: str, n: int, results: list[tuple[str, float, float]]) -> list[dict[str, object]]:
+    rows, json_rows, goals = [], [], []
+    for backend, naive, through in results:
+        speedup = ratio(naive, through)
+        rows.append([backend, f"{n / naive:,.0f}", f"{n / through:,.0f}", f"{speedup:.2f}x"])
+        json_rows.append(
+            {
+                "name": backend,
+                "values": {"naive": round(n / naive), "airlock": round(n / through)},
+                "ratios": {"naive time/airlock time": speedup},
+            }
+        )
+        target = TARGETS[f"{backend} {kind}"]
+        # goal() is "measured <= limit": express "speedup >= target" as airlock time / naive time.
+        goals.append(
+            goal(f"{backend} {kind}: airlock/naive time (speedup >= {target:g}x)", ratio(through, naive), 1 / target)
+        )
+    print(table(title, ["backend", "naive tasks/s", "airlock tasks/s", "speedup"], rows))
+    emit_json(title, "tasks/s", json_rows, goals)
+    return goals
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--e2e-rounds", type=int, default=5)
+    options = parser.parse_args()
+    n = options.n
+    try:
+        goals = report(f"Publish {n:,} tasks to Redis", "publish", n, bench_publish(n, options.rounds))
+        goals += report(
+            f"End to end, {n:,} tasks: first publish until a worker ran all",
+            "end to end",
+            n,
+            bench_end_to_end(n, options.e2e_rounds),
+        )
+        print(targets_table(goals))
+    finally:
+        for key in counter.scan_iter(f"*{RUN_ID}*"):
+            counter.delete(key)
+        celery_app.close()
+
+
+if __name__ == "__main__":
+    main()
