@@ -11,7 +11,7 @@ from .options import Option, boolean
 
 
 @hookimpl(trylast=True)
-def airlock_execute(intent: Intent, executor: Any) -> Any:
+def airlock_execute(intent: Intent, executor: Any, scope: Any) -> Any:
     """Dispatch through the chosen executor; True marks the intent handled."""
     executor(intent)
     return True

@@ -8,7 +8,10 @@ intent costs one call of the executor and one list append.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import ExitStack
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from .errors import FlushFailed
@@ -45,34 +48,33 @@ class StrippingExecutor:
         return getattr(self.executor, name)
 
 
-def executor_for(intent: Intent, default: Any, consumed: frozenset[str]) -> Any:
-    """The executor for an intent that carries dispatch options."""
-    opts = intent[4]
-    if consumed.isdisjoint(opts):
-        return default
-    name = opts.get("executor")
-    return StrippingExecutor(default if name is None else resolve_executor(name), consumed)
-
-
-def dispatch(scope: Scope, intents: Sequence[Intent], report: FlushReport) -> None:
+def dispatch(
+    scope: Scope,
+    intents: Sequence[Intent],
+    report: FlushReport,
+    failure: tuple[Intent, BaseException] | None = None,
+) -> None:
     """Dispatch ``intents`` in order and record each fate in ``report``.
 
     Fail-fast unless the scope's ``fail_fast`` option is False. The executor's
     exception propagates unchanged in type, carrying ``airlock_report``.
+    ``failure`` resumes a plain sync flush that already dispatched the
+    intents before ``failure[0]``, which raised ``failure[1]``.
     """
+    if not intents:
+        run_after_flush(scope, report)
+        return
     hooks = scope._hooks
     executor = scope._executor
     fail_fast = scope.option("fail_fast")
-    context = getattr(executor, "flush_context", None) if intents else None
     loop = _Loop(scope, executor, hooks.execute, hooks.options.consumed, fail_fast, report)
     try:
-        if context is None:
-            loop.run(intents)
+        if failure is None:
+            loop.run_in_contexts(intents)
         else:
-            with context(report):
-                loop.run(intents)
+            loop.resume_after(intents, *failure)
     except BaseException as exc:
-        if exc is not loop.error:  # the batch context failed on exit: delivery unknown
+        if exc is not loop.error:  # a batching context failed on exit: delivery unknown
             _undelivered(report, exc, report.dispatched)
         _attach(exc, report)
         try:
@@ -97,7 +99,19 @@ class _Loop:
     from slices of ``intents`` between failures, once the loop ends.
     """
 
-    __slots__ = ("scope", "executor", "execute", "consumed", "fail_fast", "report", "error", "_done_upto", "_direct")
+    __slots__ = (
+        "scope",
+        "executor",
+        "execute",
+        "consumed",
+        "fail_fast",
+        "report",
+        "error",
+        "contexts",
+        "_entered",
+        "_done_upto",
+        "_direct",
+    )
 
     def __init__(
         self,
@@ -115,16 +129,23 @@ class _Loop:
         self.fail_fast = fail_fast
         self.report = report
         self.error: BaseException | None = None
+        #: Where the flush contexts of the executors used in this flush are entered.
+        self.contexts: ExitStack | None = None
+        self._entered: set[int] = set()
         self._done_upto = 0
         self._direct = execute is None and executor is sync_executor
 
-    def run(self, intents: Sequence[Intent]) -> None:
-        scope, executor, execute, consumed = self.scope, self.executor, self.execute, self.consumed
+    def run(self, intents: Iterable[Intent], whole: Sequence[Intent] | None = None) -> None:
+        """Dispatch each of ``intents``, a tail of ``whole`` (default: all of it)."""
+        if whole is None:
+            whole = intents  # type: ignore[assignment]
+        assert whole is not None
+        scope, executor, execute = self.scope, self.executor, self.execute
         direct = self._direct
         for intent in intents:
             try:
                 if intent[4]:
-                    target = executor_for(intent, executor, consumed)
+                    target = self.executor_for(intent)
                     if execute is None:
                         target(intent)
                     else:
@@ -136,13 +157,59 @@ class _Loop:
                 else:
                     execute(intent, executor, scope)
             except BaseException as exc:
-                self._failed(intents, intent, exc)  # raises when the flush must stop
-        if direct and self._done_upto == 0 and isinstance(intents, list):
+                self._failed(whole, intent, exc)  # raises when the flush must stop
+        if direct and self._done_upto == 0 and isinstance(whole, list):
             # Share the list: promoting it later (report.dispatched) then
             # promotes the scope's buffer too, so both hold the same Intents.
-            self.report._dispatched = intents
+            self.report._dispatched = whole
         else:
-            self.report._dispatched.extend(intents[self._done_upto :])
+            self.report._dispatched.extend(whole[self._done_upto :])
+
+    def run_in_contexts(self, intents: Sequence[Intent]) -> None:
+        """``run`` inside the flush contexts of the executors it uses, exited at the end."""
+        try:
+            self.enter_context_of(self.executor)
+            self.run(intents)
+        except BaseException:
+            if self.contexts is not None:
+                self.contexts.__exit__(*sys.exc_info())  # may raise its own error instead
+            raise
+        if self.contexts is not None:
+            self.contexts.close()
+
+    def resume_after(self, intents: Sequence[Intent], failed: Intent, exc: BaseException) -> None:
+        """Record ``failed``'s error (everything before it was dispatched), then go on unless fail-fast."""
+        self._failed(intents, failed, exc)
+        self.run(islice(intents, self._done_upto, None), intents)
+
+    def executor_for(self, intent: Intent) -> Any:
+        """The executor for an intent that carries dispatch options.
+
+        Consumed options are stripped before the backend sees them; the core's
+        per-intent ``executor`` option routes the intent elsewhere, entering
+        that executor's ``flush_context`` on first use in this flush.
+        """
+        opts = intent[4]
+        if self.consumed.isdisjoint(opts):
+            return self.executor
+        name = opts.get("executor")
+        target = self.executor
+        if name is not None:
+            target = resolve_executor(name)
+            self.enter_context_of(target)
+        return StrippingExecutor(target, self.consumed)
+
+    def enter_context_of(self, executor: Any) -> None:
+        """Enter ``executor.flush_context(report)`` once per flush, if it has one."""
+        if id(executor) in self._entered:
+            return
+        context = getattr(executor, "flush_context", None)
+        if context is None:
+            return
+        if self.contexts is None:
+            self.contexts = ExitStack()
+        self._entered.add(id(executor))
+        self.contexts.enter_context(context(self.report))
 
     def _failed(self, intents: Sequence[Intent], intent: Intent, exc: BaseException) -> None:
         report = self.report

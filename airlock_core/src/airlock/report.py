@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -45,7 +46,7 @@ class FlushReport:
     """
 
     __slots__ = (
-        "scope",
+        "_scope",
         "outcome",
         "_dispatched",
         "failed",
@@ -65,7 +66,9 @@ class FlushReport:
     )
 
     def __init__(self, scope: Scope, outcome: str) -> None:
-        self.scope = scope
+        # A weak reference: the scope holds its report, and a cycle would leave
+        # every flushed scope to the garbage collector.
+        self._scope = weakref.ref(scope)
         #: ``"flushed"`` or ``"discarded"``.
         self.outcome = outcome
         # May hold the buffer's plain tuples until read (see intent.as_intent).
@@ -85,6 +88,11 @@ class FlushReport:
         self._finished = False  # dispatch returned; the last release completes the report
         #: True once every dispatch has finished and after-flush hooks ran.
         self.complete = False
+
+    @property
+    def scope(self) -> Scope | None:
+        """The scope this report is about (None once that scope was garbage-collected)."""
+        return self._scope()
 
     @property
     def dispatched(self) -> list[Intent]:

@@ -33,6 +33,7 @@ _new_intent = tuple.__new__
 _get_scope = _context.current_scope.get
 _set_scope = _context.current_scope.set
 _reset_scope = _context.current_scope.reset
+_MISSING = Token.MISSING
 _get_in_policy = _context.in_policy.get
 _get_policy_stack = _context.policy_stack.get
 _in_policy = _context.in_policy
@@ -134,8 +135,10 @@ class Scope:
     def report(self) -> FlushReport | None:
         """The flush report once the scope is flushed or discarded, else None."""
         if self._report is None and (self._flushed or self._discarded):
-            self._report = FlushReport(self, "flushed" if self._flushed else "discarded")
-            self._report.complete = True
+            report = self._report = FlushReport(self, "flushed" if self._flushed else "discarded")
+            if self._flushed:
+                report._dispatched = self._intents  # the plain sync flush dispatched the whole buffer
+            report.complete = True
         return self._report
 
     def option(self, name: str, intent: Intent | None = None) -> Any:
@@ -193,8 +196,9 @@ class Scope:
             return self.enter()
         if self._token is not None:
             raise ScopeStateError("Scope is already active.")
-        self._parent = _get_scope()
-        self._token = _set_scope(self)
+        self._token = token = _set_scope(self)
+        parent = token.old_value  # what _get_scope() returned a moment ago, without the call
+        self._parent = None if parent is _MISSING else parent
         return self
 
     def __exit__(self, exc_type: Any, error: BaseException | None, tb: Any) -> None:
@@ -287,18 +291,28 @@ class Scope:
         intents = self._intents
         if not intents:
             return intents
-        report = self._report = FlushReport(self, "flushed")
         hooks = self._hooks
-        if not (
+        if (
             self._parent is None
             and self._plain_policy
             and not self._has_local_policies
             and not hooks.before_flush
+            and not hooks.after_flush
             and hooks.execute is None
             and self._executor is sync_executor
             and self._base_dispatch_all
         ):
-            promote(intents)  # someone other than the inlined sync loop will see them
+            # Nobody but the inlined sync call sees these intents: no Intent
+            # objects, and the report is built only if someone asks for it.
+            try:
+                for item in intents:
+                    item[0](*item[1], **item[2])
+            except BaseException as exc:
+                self._report = FlushReport(self, "flushed")
+                dispatch(self, intents, self._report, failure=(item, exc))
+            return intents
+        report = self._report = FlushReport(self, "flushed")
+        promote(intents)
         if self._parent is not None:
             intents = self._walk_parent_chain_for_approval(intents)
         if intents and (self._has_local_policies or not self._plain_policy):
@@ -320,14 +334,17 @@ class Scope:
                     f"got {type(allowed).__name__}"
                 )
             if allowed is not intents:
-                kept = {id(i) for i in allowed}
-                captured = [i for i in intents if id(i) not in kept]
+                if allowed:
+                    kept = {id(i) for i in allowed}
+                    captured = [i for i in intents if id(i) not in kept]
+                else:
+                    captured = list(intents)  # the default: the ancestor takes everything
                 if captured:
-                    if "_captured_intents" not in parent.__dict__:
+                    if parent._captured_intents is Scope._captured_intents:
                         parent._captured_intents = []
                     parent._captured_intents.extend(captured)
                     parent._intents.extend(captured)
-                    if any(i[5] for i in captured):
+                    if self._has_local_policies:
                         parent._has_local_policies = True
                     if report is not None:
                         report.captured.extend((i, parent) for i in captured)
@@ -481,6 +498,16 @@ class policy:  # noqa: N801 - a function-like context manager, named as the API 
         self._token = None
 
 
+#: Methods through which backends dispatch task objects that are not callable
+#: themselves (Django's ``Task`` has ``enqueue``).
+_TASK_METHODS = ("enqueue", "apply_async", "delay", "send", "send_with_options", "schedule")
+
+
+def _is_task_object(task: object) -> bool:
+    """True for a non-callable task object an executor knows how to dispatch."""
+    return any(callable(getattr(task, name, None)) for name in _TASK_METHODS)
+
+
 def get_current_scope() -> Scope | None:
     """The innermost active scope, or None."""
     return _get_scope()
@@ -496,13 +523,15 @@ def enqueue(
 ) -> None:
     """Ask for ``task(*args, **kwargs)`` to run when the current scope lets it.
 
-    :param task: any callable (a function, a Celery/Dramatiq/Huey task, ...).
+    :param task: any callable (a function, a Celery/Dramatiq/Huey task, ...),
+        or a task object whose executor dispatches it through a method such
+        as ``enqueue`` (Django tasks).
     :param _name: a name for logs and policies (default: derived from task).
     :param _origin: free text saying where the intent came from.
     :param _dispatch_options: options for the backend (``countdown``,
         ``queue``) and for middleware that declare intent options.
 
-    Raises ``TypeError`` if ``task`` is not callable, ``NoScopeError`` with no
+    Raises ``TypeError`` if ``task`` is neither, ``NoScopeError`` with no
     active scope, ``PolicyEnqueueError`` inside a policy callback, and
     whatever the policy's ``on_enqueue`` raises (the intent is then not
     buffered).
@@ -512,9 +541,9 @@ def enqueue(
             "Cannot call enqueue() from within a policy callback (or an airlock_enqueue hook). "
             "Policies may judge intents, but must not create them."
         )
-    if not callable(task):
+    if not callable(task) and not _is_task_object(task):
         raise TypeError(
-            f"airlock.enqueue() needs a callable task, got {task!r} ({type(task).__name__}). "
+            f"airlock.enqueue() needs a callable or a task object, got {task!r} ({type(task).__name__}). "
             "Pass the function or task object itself, not its result or its name."
         )
     current = _get_scope()
