@@ -267,8 +267,9 @@ def run_before_flush(scope: Scope, intents: list[Intent], report: FlushReport) -
                 f"got {type(result).__name__}"
             )
         kept = {id(i) for i in result}
-        merged = {id(i) for i, _ in report.merged}
-        report.removed.extend((i, plugin) for i in intents if id(i) not in kept and id(i) not in merged)
+        accounted = {id(i) for i, _ in report.merged}
+        accounted.update(report._replaced)
+        report.removed.extend((i, plugin) for i in intents if id(i) not in kept and id(i) not in accounted)
         intents = result
     return intents
 

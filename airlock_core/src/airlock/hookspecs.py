@@ -79,7 +79,8 @@ def airlock_before_flush(scope: Scope, intents: list[Intent]) -> list[Intent] | 
     list unchanged. Implementations are chained in hook order: each receives
     the list the previous one returned. Do not mutate ``intents`` in place.
     An intent left out is recorded in the report as ``removed`` by your
-    plugin, unless you recorded it yourself (``report.record_merged``).
+    plugin, unless you recorded it yourself: ``report.record_merged(i, into)``
+    when merged, ``report.record_replaced(i, by)`` when replaced by a copy.
     Not called for an empty flush.
     """
 

@@ -30,6 +30,7 @@ __all__ = [
     "register",
     "unregister",
     "registered",
+    "reload",
     "get_plugin_manager",
     "plugin_infos",
     "PluginInfo",
@@ -310,6 +311,18 @@ def registered(plugin: Any, name: str | None = None) -> Iterator[str]:
         yield registered_name
     finally:
         _host.unregister(name=registered_name)
+
+
+def reload() -> None:
+    """Forget loaded plugins and executors; entry points are read again on next use.
+
+    For tests that install or block distributions (``AIRLOCK_DISABLE_PLUGINS``)
+    at run time. Plugins registered with :func:`register` are dropped too.
+    """
+    from .executors import _forget_entry_points
+
+    _host.reset()
+    _forget_entry_points()
 
 
 def get_plugin_manager() -> pluggy.PluginManager:

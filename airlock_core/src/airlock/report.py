@@ -56,6 +56,7 @@ class FlushReport:
         "captured",
         "merged",
         "removed",
+        "_replaced",
         "_attempts",
         "_holds",
         "_late_failures",
@@ -80,6 +81,7 @@ class FlushReport:
         self.captured: list[tuple[Intent, Scope]] = []
         self.merged: list[tuple[Intent, Intent]] = []
         self.removed: list[tuple[Intent, str]] = []
+        self._replaced: dict[int, Intent] = {}
         self._attempts: dict[int, tuple[Intent, list[BaseException]]] | None = None
         self._holds = 0
         self._late_failures: list[tuple[Intent, BaseException]] = []
@@ -133,7 +135,12 @@ class FlushReport:
             yield Fate(intent, "removed", plugin)
 
     def fate_of(self, intent: Intent) -> Fate | None:
-        """The fate of this very intent object, or None if the report lacks it."""
+        """The fate of this very intent object, or None if the report lacks it.
+
+        An intent a plugin replaced (``record_replaced``) has its copy's fate.
+        """
+        while id(intent) in self._replaced:
+            intent = self._replaced[id(intent)]
         for fate in self.fates():
             if fate.intent is intent:
                 return fate
@@ -161,6 +168,11 @@ class FlushReport:
     def record_merged(self, intent: Intent, into: Intent) -> None:
         """Record that ``intent`` was merged into ``into`` (coalescing middleware)."""
         self.merged.append((intent, into))
+
+    def record_replaced(self, intent: Intent, by: Intent) -> None:
+        """Record that a plugin replaced ``intent`` with a derived copy ``by``
+        (e.g. routing added dispatch options): ``fate_of(intent)`` follows it."""
+        self._replaced[id(intent)] = by
 
     def hold(self) -> Callable[[Intent, BaseException | None], None]:
         """Keep the report open until the returned ``release`` is called.
