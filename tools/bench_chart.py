@@ -1,7 +1,8 @@
 """Turn saved benchmark results into an SVG bar chart, without plotting libraries.
 
-Reads ``benchmarks/results/latest.json`` (written by ``make bench``; the
-layout is ``benchmarks/run.py``'s ``SCHEMA`` 1) and draws, for each table
+Reads a results file written by ``make bench`` (``benchmarks/results/latest.json``;
+the layout is ``benchmarks/run.py``'s ``SCHEMA`` 1; by default the copy the
+documentation shows, ``docs/assets/benchmarks.json``) and draws, for each table
 whose rows compare contestants in one unit, a panel of horizontal bars: one
 group per row, one bar per contestant, each labelled with its value.
 
@@ -21,7 +22,7 @@ from typing import Any
 
 __all__ = ["render", "main", "DEFAULT_RESULTS"]
 
-DEFAULT_RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "latest.json"
+DEFAULT_RESULTS = Path(__file__).resolve().parent.parent / "docs" / "assets" / "benchmarks.json"
 
 #: Bar colours, by contestant position in a table; the first is "ours" when present.
 PALETTE = ("#3f51b5", "#9e9e9e", "#ff9800", "#009688", "#e91e63", "#795548")

@@ -6,8 +6,8 @@
 - ``<!-- airlock:hook-reference -->`` becomes the hook reference, generated
   from the signatures and docstrings in ``airlock/hookspecs.py``.
 - ``<!-- airlock:bench-tables -->`` and ``<!-- airlock:bench-chart -->``
-  become the tables and chart of ``benchmarks/results/latest.md``/``.json``
-  (written by ``make bench``).
+  become the tables and the chart of ``docs/assets/benchmarks.json``, the
+  committed copy of a ``make bench`` run's ``benchmarks/results/latest.json``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "results"
+#: The committed benchmark results the performance page shows.
+RESULTS = ROOT / "docs" / "assets" / "benchmarks.json"
 PLUGINS_SECTION = "Plugins"
 #: Known plugin pages, in reading order: executors, then middleware, then frameworks.
 PLUGIN_ORDER = (
@@ -33,6 +34,12 @@ PLUGIN_ORDER = (
     "airlock-coalesce",
     "airlock-django",
 )
+
+
+def _importable(folder: Path) -> None:
+    """Let the build import from ``folder`` (airlock's source when it is not installed, tools/)."""
+    if str(folder) not in sys.path:
+        sys.path.append(str(folder))
 
 
 # -- navigation ------------------------------------------------------------------
@@ -94,7 +101,7 @@ def hook_signature(function: Any) -> str:
 
 def hook_specs() -> list[Any]:
     """Every hook specification in ``airlock.hookspecs``, in source order."""
-    sys.path.insert(0, str(ROOT / "airlock_core" / "src"))
+    _importable(ROOT / "airlock_core" / "src")
     from airlock import hookspecs
 
     functions = [f for name, f in vars(hookspecs).items() if name.startswith("airlock_") and callable(f)]
@@ -124,18 +131,53 @@ def hook_reference() -> str:
 
 
 # -- benchmarks ------------------------------------------------------------------------
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float) and value < 100:
+        return f"{value:,.2f}"
+    return f"{value:,.0f}" if isinstance(value, (int, float)) else str(value)
+
+
 def bench_tables() -> str:
-    """The saved results' Markdown, headings moved two levels down, without its title."""
-    text = (RESULTS / "latest.md").read_text(encoding="utf-8")
-    lines = [line for line in text.splitlines() if not line.startswith("# ")]
-    return "\n".join("##" + line if line.startswith("#") else line for line in lines)
+    """Markdown tables of every benchmark table and its targets in the results."""
+    results = json.loads(RESULTS.read_text(encoding="utf-8"))
+    parts = [
+        f"Run `{results.get('command', 'make bench')}` at {results.get('generated', '?')}, commit "
+        f"`{results.get('commit', '?')}`, {results.get('implementation', '')} {results.get('python', '')} "
+        f"on {results.get('platform', '?')}.",
+        "",
+    ]
+    for bench in results.get("benches", []):
+        parts += [f"### {bench['name']} (`{bench['script']}`)", ""]
+        for table in bench.get("tables", []):
+            rank = {"ours": 0, "floor": 2}
+            values = sorted({n for row in table["rows"] for n in row.get("values", {})},
+                            key=lambda n: (rank.get(n, 1), n))
+            ratios = sorted({n for row in table["rows"] for n in row.get("ratios", {})})
+            header = ["case", *values, *ratios]
+            parts += [f"**{table['title']}** ({table['unit']})", "", "| " + " | ".join(header) + " |",
+                      "|" + "---|" * len(header)]
+            for row in table["rows"]:
+                cells = [row["name"], *(_cell(row["values"].get(v)) for v in values),
+                         *(f"{_cell(row['ratios'].get(r))}x" for r in ratios)]
+                parts.append("| " + " | ".join(cells) + " |")
+            parts.append("")
+            if table.get("targets"):
+                parts += ["| target | measured | limit | result |", "|---|---|---|---|"]
+                for target in table["targets"]:
+                    met = {True: "met", False: "**missed**", None: "not measured"}[target.get("met")]
+                    parts.append(f"| {target['name']} | {_cell(target.get('measured'))} | "
+                                 f"{_cell(target.get('limit'))} | {met} |")
+                parts.append("")
+    return "\n".join(parts)
 
 
 def bench_chart() -> str:
-    sys.path.insert(0, str(ROOT / "tools"))
+    _importable(ROOT / "tools")
     from bench_chart import render
 
-    return render(json.loads((RESULTS / "latest.json").read_text(encoding="utf-8")))
+    return render(json.loads(RESULTS.read_text(encoding="utf-8")))
 
 
 GENERATED = {
