@@ -35,7 +35,7 @@ test-isolated: test-core-alone
 
 test-core-alone:
 	rm -rf .venv-core && $(PYTHON) -m venv .venv-core
-	.venv-core/bin/python -m pip --disable-pip-version-check -q install pytest ./airlock_core
+	.venv-core/bin/python -m pip --disable-pip-version-check -q install pytest gevent ./airlock_core
 	.venv-core/bin/python -m pytest -p no:cacheprovider airlock_core/tests
 
 # make test-plugin PLUGIN=airlock-celery

@@ -74,20 +74,18 @@ def dispatch(
         else:
             loop.resume_after(intents, *failure)
     except BaseException as exc:
-        if exc is not loop.error:  # a batching context failed on exit: delivery unknown
-            _undelivered(report, exc, report.dispatched)
+        if exc is not loop.error:  # a batching context failed on exit; unless it says which, none is known delivered
+            _undelivered(report, exc, getattr(exc, "airlock_undelivered", None) or report.dispatched)
         _attach(exc, report)
         try:
             run_after_flush(scope, report)
         except Exception:
             logger.exception("airlock: an airlock_after_flush hook failed while a dispatch error propagates")
         raise
+    failed = loop.failed  # failures an executor reports later (threads) are logged, never raised here
     run_after_flush(scope, report)
-    if report.failed:
-        error = FlushFailed(
-            f"{len(report.failed)} of {len(intents)} intents failed to dispatch",
-            [exc for _, exc in report.failed],
-        )
+    if failed:
+        error = FlushFailed(f"{len(failed)} of {len(intents)} intents failed to dispatch", failed)
         _attach(error, report)
         raise error
 
@@ -108,6 +106,7 @@ class _Loop:
         "report",
         "error",
         "contexts",
+        "failed",
         "_entered",
         "_done_upto",
         "_direct",
@@ -131,6 +130,8 @@ class _Loop:
         self.error: BaseException | None = None
         #: Where the flush contexts of the executors used in this flush are entered.
         self.contexts: ExitStack | None = None
+        #: The exceptions this loop recorded, in order (fail_fast=False raises them together).
+        self.failed: list[BaseException] = []
         self._entered: set[int] = set()
         self._done_upto = 0
         self._direct = execute is None and executor is sync_executor
@@ -220,6 +221,7 @@ class _Loop:
         report._dispatched.extend(intents[self._done_upto : position])
         self._done_upto = position + 1
         report.failed.append((as_intent(intent), exc))
+        self.failed.append(exc)
         _undelivered(report, exc, getattr(exc, "airlock_undelivered", ()))
         if self.fail_fast or not isinstance(exc, Exception):
             report._not_attempted.extend(intents[position + 1 :])

@@ -113,14 +113,13 @@ class Intent(tuple):  # type: ignore[type-arg]
         return tuple(self)
 
     def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Intent):
-            return NotImplemented
-        return tuple.__eq__(self, other)
+        if isinstance(other, Intent):
+            return tuple.__eq__(self, other)
+        return False if isinstance(other, tuple) else NotImplemented  # never equal to a plain tuple
 
     def __ne__(self, other: object) -> bool:
-        if not isinstance(other, Intent):
-            return NotImplemented
-        return tuple.__ne__(self, other)
+        result = self.__eq__(other)
+        return result if result is NotImplemented else not result
 
     __hash__ = None  # type: ignore[assignment]
 

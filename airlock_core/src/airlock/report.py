@@ -240,7 +240,14 @@ class FlushReport:
 
 
 def _remove_identity(items: list[Intent], intent: Intent) -> None:
+    """Remove ``intent`` itself, or else a copy derived from it with ``replace``
+    (an executor may receive a copy with plugin options stripped): the copy
+    shares the very same task, args and kwargs objects."""
     for index, item in enumerate(items):
         if item is intent:
+            del items[index]
+            return
+    for index, item in enumerate(items):
+        if item[0] is intent[0] and item[1] is intent[1] and item[2] is intent[2]:
             del items[index]
             return

@@ -66,6 +66,7 @@ class Scope:
     _captured_intents: list[Intent] = []  # replaced by a fresh list on first capture
     _discarded = False
     _has_local_policies = False
+    _has_dispatch_options = False
     _report: FlushReport | None = None
 
     def __init__(self, policy: Policy | None = None, executor: Any = None, **options: Any) -> None:
@@ -226,6 +227,16 @@ class Scope:
             self._flushed = True
             self._plain_add = False
 
+    def __call__(self, func: F) -> F:
+        """``@airlock.scope(...)`` as a decorator, as airlock-py allowed.
+
+        Each call of ``func`` runs in a fresh scope of the same class, policy,
+        executor and options (``@airlock.scoped(...)`` says the same thing
+        more plainly). A subclass whose constructor needs more arguments
+        should be used through ``scoped(..., _cls=...)`` instead.
+        """
+        return scoped(self._policy, _cls=type(self), executor=self._executor, **(self._options or {}))(func)
+
     def should_flush(self, error: BaseException | None) -> bool:
         """Flush (True) or discard (False) when the ``with`` block ends.
 
@@ -260,6 +271,7 @@ class Scope:
                 _in_policy.reset(token)
         if intent[4]:
             hooks.options.validate_intent(intent[4])
+            self._has_dispatch_options = True
         if intent[5]:
             self._has_local_policies = True
         self._intents.append(intent)
@@ -296,6 +308,7 @@ class Scope:
             self._parent is None
             and self._plain_policy
             and not self._has_local_policies
+            and not self._has_dispatch_options
             and not hooks.before_flush
             and not hooks.after_flush
             and hooks.execute is None
@@ -346,6 +359,8 @@ class Scope:
                     parent._intents.extend(captured)
                     if self._has_local_policies:
                         parent._has_local_policies = True
+                    if self._has_dispatch_options:
+                        parent._has_dispatch_options = True
                     if report is not None:
                         report.captured.extend((i, parent) for i in captured)
             intents = allowed
