@@ -44,3 +44,18 @@ def test_losing_redis_mid_flush_reports_exactly_the_written_chunks(proxied_redis
     assert sorted(intent.args for intent, _ in report.failed) == [(4,), (5,), (6,), (7,)]
     assert [i.args for i in report.not_attempted] == [(8,)]
     assert [i.args for i in caught.value.airlock_undelivered] == [(4,), (5,), (6,)]
+
+
+def test_losing_redis_before_the_last_chunk_names_its_intents(proxied_redis_broker, redis_proxy) -> None:  # type: ignore[no-untyped-def]
+    _, actor = proxied_redis_broker
+    with pytest.raises(RedisConnectionError) as caught:
+        with airlock.scope(executor=DramatiqExecutor(chunk_size=4)):
+            for i in range(4):
+                airlock.enqueue(actor, i, _dispatch_options={"max_retries": 0})
+            airlock.enqueue(redis_proxy.cut)
+            for i in range(4, 6):  # the last, partial chunk: written when the flush ends
+                airlock.enqueue(actor, i, _dispatch_options={"max_retries": 0})
+    report = caught.value.airlock_report
+    assert [i.args for i in caught.value.airlock_undelivered] == [(4,), (5,)]
+    assert [i.args for i in report.dispatched if i.task is actor] == [(0,), (1,), (2,), (3,)]
+    assert sorted(intent.args for intent, _ in report.failed) == [(4,), (5,)]
