@@ -123,6 +123,16 @@ def test_coalesce_then_route_and_order_then_retry(
         {"args": ["shop-2"], "options": {"priority": 1}},
     ]
     assert log[0][2] == {"priority": 9}
+    # routing replaced the urgent intent by a copy: the report follows it, nothing counts as removed
+    kept_by_coalesce = {into.args: into for into, _ in merge_counts(report)}
+    urgent = kept_by_coalesce[("order-9",)]
+    assert urgent.dispatch_options == {"priority": 9}  # the original, as enqueued
+    fate = report.fate_of(urgent)
+    assert fate is not None and fate.status == "dispatched"
+    assert fate.intent is dispatched[0] and fate.intent is not urgent
+    assert dispatched[0].dispatch_options == {"priority": 9, "executor": "inline"}
+    assert report.removed == []
+    assert report.summary() == "flushed: 3 dispatched, 100 merged"
 
 
 def test_the_hook_order_is_the_documented_one(airlock_config: None) -> None:
@@ -130,5 +140,9 @@ def test_the_hook_order_is_the_documented_one(airlock_config: None) -> None:
     before_flush = [impl.plugin_name for impl in reversed(pm.hook.airlock_before_flush.get_hookimpls())]
     assert before_flush.index("coalesce") < before_flush.index("priority")
     assert before_flush[0] == "coalesce" and before_flush[-1] == "priority"
-    wrappers = [i.plugin_name for i in reversed(pm.hook.airlock_execute.get_hookimpls()) if i.wrapper]
-    assert wrappers[-1] == "retry"  # innermost: its retries call the routed executor directly
+    execute = [(i.plugin_name, i.wrapper) for i in reversed(pm.hook.airlock_execute.get_hookimpls())]
+    # retry is a plain implementation called just before the core's: inside every wrapper, and its
+    # attempts call the executor the core resolved for the intent (the routed one)
+    assert ("retry", False) in execute
+    assert execute[-1] == ("airlock-core", False)
+    assert execute.index(("retry", False)) == len(execute) - 2

@@ -18,7 +18,7 @@ def _clean_configuration(airlock_config: None) -> None:
 def without_plugin(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Run the rest of the test as if airlock-priority were not installed (``AIRLOCK_DISABLE_PLUGINS``)."""
     monkeypatch.setenv("AIRLOCK_DISABLE_PLUGINS", "priority")
-    airlock.plugins._host.reset()  # entry points are read again on next use
+    airlock.plugins.reload()  # entry points are read again on next use
     yield
     monkeypatch.undo()
-    airlock.plugins._host.reset()
+    airlock.plugins.reload()

@@ -41,7 +41,7 @@ def redis_list(redis_target: tuple[str, int]) -> Iterator[tuple[Any, str]]:
 def without_plugin(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Run the test as if airlock-retry were not installed (``AIRLOCK_DISABLE_PLUGINS``)."""
     monkeypatch.setenv("AIRLOCK_DISABLE_PLUGINS", "retry")
-    airlock.plugins._host.reset()  # entry points are read again on next use
+    airlock.plugins.reload()  # entry points are read again on next use
     yield
     monkeypatch.undo()
-    airlock.plugins._host.reset()
+    airlock.plugins.reload()

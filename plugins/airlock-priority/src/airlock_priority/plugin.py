@@ -127,7 +127,8 @@ def airlock_before_flush(scope: Scope, intents: list[Intent]) -> list[Intent] | 
     order = scope.option("priority_order")
     if routes is None and not order:
         return None
-    # A routed intent is a copy: a core whose report knows rewrites records it as
-    # such instead of counting the original as removed (see the docs page).
-    on_route = getattr(scope.report, "record_replaced", None)
+    # A routed intent is a copy: recorded as replacing the original, so the report
+    # does not count the original as removed and fate_of(original) follows the copy.
+    report = scope.report
+    on_route = None if report is None else report.record_replaced
     return prioritize(intents, routes=routes, order=order, default=scope.option("priority_default"), on_route=on_route)

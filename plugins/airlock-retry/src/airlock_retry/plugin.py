@@ -1,13 +1,13 @@
 """The hook plugin (entry point ``airlock: retry``): options and the execute wrapper.
 
 Inert until ``retry_attempts`` is above 1 for an intent, per intent
-(``_dispatch_options``), per scope or globally. A successful dispatch costs
-only the wrapper; options are read after a failure.
+(``_dispatch_options``), per scope or globally. Installed but off, it costs
+one option lookup per dispatched intent.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -77,22 +77,28 @@ def _policy(attempts: int, backoff: float, max_delay: float, retry_on: Any) -> R
     return RetryPolicy(attempts, backoff, max_delay, retry_on)
 
 
-@airlock.hookimpl(wrapper=True, trylast=True)
-def airlock_execute(intent: Intent, executor: Executor, scope: Scope) -> Generator[None, Any, Any]:
-    """Innermost wrapper: after a failure, call ``executor(intent)`` again per the policy.
+@airlock.hookimpl
+def airlock_execute(intent: Intent, executor: Executor, scope: Scope) -> bool | None:
+    """Dispatch ``intent`` with retries when retrying is on for it; else None.
 
-    The retries call the executor the core chose for this intent (the
-    scope's, or the one its ``executor`` option names, as set by routing
-    middleware), with consumed options stripped. Every failed attempt is
-    recorded with ``scope.report.record_attempt``.
+    A plain implementation, called inside every wrapper and before the
+    core's own (``trylast``) one: for an intent it retries it makes the
+    core's ``executor(intent)`` call itself, with retries, and returns True;
+    every other intent it leaves to the rest of the chain by returning None,
+    which costs one option lookup (a wrapper would cost a generator per
+    intent). A plain implementation of another plugin runs first if it is
+    ``tryfirst`` or registered later, else never for a retried intent.
+
+    It calls the executor the core chose for this intent (the scope's, or
+    the one its ``executor`` option names, as set by routing middleware),
+    with consumed options stripped. Every failed attempt is recorded with
+    ``scope.report.record_attempt``.
     """
-    try:
-        return (yield)
-    except Exception as exc:
-        policy = policy_for(scope, intent)
-        if policy is None:
-            raise
-        report = scope.report
-        record = None if report is None else (lambda error: report.record_attempt(intent, error))
-        policy.call(executor, intent, failed=exc, record=record)
-        return True
+    if scope.option("retry_attempts", intent) == 1:
+        return None
+    policy = policy_for(scope, intent)
+    assert policy is not None  # retry_attempts is above 1
+    report = scope.report
+    record = None if report is None else (lambda error: report.record_attempt(intent, error))
+    policy.call(executor, intent, record=record)
+    return True
