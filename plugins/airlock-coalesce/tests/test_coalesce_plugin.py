@@ -203,3 +203,16 @@ def test_installed_but_not_enabled_changes_nothing(request: pytest.FixtureReques
 def test_the_function_rejects_an_unknown_keep() -> None:
     with pytest.raises(ValueError, match="'first' or 'last'"):
         coalesce([], keep="middle")
+
+
+def test_the_bulk_path_keeps_tasks_apart_and_falls_back_for_unhashable_arguments() -> None:
+    def other(*args: Any) -> None:
+        """A second task with the same arguments."""
+
+    intents = [airlock.Intent(task, (n % 2,)) for n in range(6) for task in (notify, other)]
+    kept = coalesce(intents)
+    assert [(i.task, i.args) for i in kept] == [(notify, (0,)), (other, (0,)), (notify, (1,)), (other, (1,))]
+    mixed = [airlock.Intent(notify, (1,)), airlock.Intent(notify, ([1],)), airlock.Intent(notify, ([1],))]
+    merged: list[tuple[airlock.Intent, airlock.Intent]] = []
+    assert coalesce(mixed, on_merge=lambda i, into: merged.append((i, into))) == mixed[:2]
+    assert merged == [(mixed[2], mixed[1])] and merged[0][1] is mixed[1]

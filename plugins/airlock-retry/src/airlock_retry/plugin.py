@@ -96,9 +96,12 @@ def airlock_execute(intent: Intent, executor: Executor, scope: Scope) -> bool | 
     """
     if scope.option("retry_attempts", intent) == 1:
         return None
-    policy = policy_for(scope, intent)
-    assert policy is not None  # retry_attempts is above 1
-    report = scope.report
-    record = None if report is None else (lambda error: report.record_attempt(intent, error))
-    policy.call(executor, intent, record=record)
+    try:
+        executor(intent)
+    except Exception as exc:  # only now are the other options read
+        policy = policy_for(scope, intent)
+        assert policy is not None  # retry_attempts is above 1
+        report = scope.report
+        record = None if report is None else (lambda error: report.record_attempt(intent, error))
+        policy.call(executor, intent, failed=exc, record=record)
     return True
