@@ -9,6 +9,7 @@ per run and removed afterwards. Every wait is bounded by ``WAIT`` seconds.
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import threading
 import time
@@ -141,7 +142,12 @@ def amqp_url() -> str:
 
 
 def running(backend: Backend) -> Iterator[Backend]:
-    """Run a real in-process worker (solo pool) on both of the backend's queues."""
+    """Run a real in-process worker (solo pool) on both of the backend's queues.
+
+    Celery's worker sets the root logger's level to its own log level; it is
+    restored afterwards so later tests (of any suite) still see warnings.
+    """
+    root_level = logging.getLogger().level
     try:
         with start_worker(
             backend.app,
@@ -153,6 +159,7 @@ def running(backend: Backend) -> Iterator[Backend]:
         ):
             yield backend
     finally:
+        logging.getLogger().setLevel(root_level)
         backend.purge_queues()
         backend.cleanup()
 
