@@ -260,6 +260,7 @@ def _attach(exc: BaseException, report: FlushReport) -> None:
 def run_before_flush(scope: Scope, intents: list[Intent], report: FlushReport) -> list[Intent]:
     """Chain the ``airlock_before_flush`` implementations; record what they leave out."""
     for plugin, hook in scope._hooks.before_flush:
+        merged_before, replaced_before = len(report.merged), len(report._replaced)
         result = hook(scope, intents)
         if result is None:
             continue
@@ -269,9 +270,13 @@ def run_before_flush(scope: Scope, intents: list[Intent], report: FlushReport) -
                 f"got {type(result).__name__}"
             )
         kept = {id(i) for i in result}
-        accounted = {id(i) for i, _ in report.merged}
-        accounted.update(report._replaced)
-        report.removed.extend((i, plugin) for i in intents if id(i) not in kept and id(i) not in accounted)
+        lost = [i for i in intents if id(i) not in kept]
+        recorded = len(report.merged) - merged_before + len(report._replaced) - replaced_before
+        if lost and len(lost) != recorded:
+            # The plugin recorded fewer fates than it dropped intents: find the unrecorded ones.
+            accounted = {id(i) for i, _ in report.merged[merged_before:]}
+            accounted.update(report._replaced)
+            report.removed.extend((i, plugin) for i in lost if id(i) not in accounted)
         intents = result
     return intents
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .intent import Intent, promote
@@ -168,6 +168,10 @@ class FlushReport:
     def record_merged(self, intent: Intent, into: Intent) -> None:
         """Record that ``intent`` was merged into ``into`` (coalescing middleware)."""
         self.merged.append((intent, into))
+
+    def record_merged_many(self, pairs: Iterable[tuple[Intent, Intent]]) -> None:
+        """``record_merged`` for many ``(intent, into)`` pairs at once."""
+        self.merged.extend(pairs)
 
     def record_replaced(self, intent: Intent, by: Intent) -> None:
         """Record that a plugin replaced ``intent`` with a derived copy ``by``

@@ -60,7 +60,7 @@ class Scope:
 
     # Every scope sets these; the rarely-changed state below lives as class
     # defaults until a scope changes it (empty scopes are most scopes).
-    __slots__ = ("_hooks", "_policy", "_plain_policy", "_executor", "_intents", "_token", "_parent", "_flushed",
+    __slots__ = ("_hooks", "_policy", "_executor", "_intents", "_token", "_parent", "_flushed",
                  "_plain_add", "__dict__", "__weakref__")
     _options: dict[str, Any] | None = None
     _captured_intents: list[Intent] = []  # replaced by a fresh list on first capture
@@ -74,9 +74,8 @@ class Scope:
         if policy is None:
             policy = _ALLOW_ALL
         self._policy = policy
-        self._plain_policy = plain = type(policy) is AllowAll
         #: enqueue() may append directly: no policy callback, no enqueue hook, not finished.
-        self._plain_add = plain and not hooks.enqueue and self._base_add
+        self._plain_add = type(policy) is AllowAll and not hooks.enqueue and self._base_add
         self._executor = (_default[0] if _default else default_executor()) if executor is None else (
             resolve_executor(executor)
         )
@@ -116,6 +115,11 @@ class Scope:
     def is_active(self) -> bool:
         """True while this scope is the innermost active one."""
         return self._token is not None and _get_scope() is self
+
+    @property
+    def _plain_policy(self) -> bool:
+        """True when the policy is ``AllowAll``: no callback needs to run."""
+        return type(self._policy) is AllowAll
 
     @property
     def policy(self) -> Policy:

@@ -214,5 +214,5 @@ def test_the_bulk_path_keeps_tasks_apart_and_falls_back_for_unhashable_arguments
     assert [(i.task, i.args) for i in kept] == [(notify, (0,)), (other, (0,)), (notify, (1,)), (other, (1,))]
     mixed = [airlock.Intent(notify, (1,)), airlock.Intent(notify, ([1],)), airlock.Intent(notify, ([1],))]
     merged: list[tuple[airlock.Intent, airlock.Intent]] = []
-    assert coalesce(mixed, on_merge=lambda i, into: merged.append((i, into))) == mixed[:2]
+    assert coalesce(mixed, on_merge=merged.extend) == mixed[:2]
     assert merged == [(mixed[2], mixed[1])] and merged[0][1] is mixed[1]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from itertools import compress
 from operator import is_not, itemgetter
@@ -27,7 +26,7 @@ def coalesce(
     keep: str = "first",
     key: KeyFunction = default_key,
     enabled: Callable[[Intent], bool] | None = None,
-    on_merge: Callable[[Intent, Intent], object] | None = None,
+    on_merge: Callable[[Iterable[tuple[Intent, Intent]]], object] | None = None,
 ) -> list[Intent]:
     """``intents`` with every group of equal-key intents reduced to one.
 
@@ -37,8 +36,8 @@ def coalesce(
         called at most once per intent that takes part.
     :param enabled: which intents take part (default: all); the others pass
         through untouched, in order.
-    :param on_merge: called ``on_merge(merged, into)`` for each intent left
-        out, in FIFO order (``FlushReport.record_merged``).
+    :param on_merge: called once with the ``(merged, into)`` pairs of the
+        intents left out, in FIFO order (``FlushReport.record_merged_many``).
 
     Order is otherwise preserved. Runs in one pass; unhashable keys fall back
     to equality (see :class:`Groups`).
@@ -55,7 +54,7 @@ def coalesce(
         left_out.reverse()
         into.reverse()
     if on_merge is not None and left_out:
-        deque(map(on_merge, left_out, into), maxlen=0)  # the calls, driven from C
+        on_merge(zip(left_out, into, strict=True))
     return kept
 
 

@@ -106,7 +106,7 @@ def airlock_before_flush(scope: Scope, intents: list[Intent]) -> list[Intent] | 
         keep=scope.option("coalesce_keep"),
         key=key_function(scope.option("coalesce_key")),
         enabled=enabled if per_intent else None,
-        on_merge=None if report is None else report.record_merged,
+        on_merge=None if report is None else report.record_merged_many,
     )
     if len(kept) < len(intents):
         logger.debug("airlock: coalesced %d intents into %d", len(intents), len(kept))
