@@ -151,3 +151,22 @@ def test_policy_drops_are_reported_with_the_rest(alias, probe):
 
     assert probe == [("missing", False)]
     assert names(i for i, _ in scope.report.dropped) == ["blocked"]
+
+
+def test_enqueues_outside_and_inside_atomic_blocks_in_one_scope(alias, probe):
+    """Outside atomic blocks enqueue takes the core's fast path; inside, each intent follows its transaction."""
+    with airlock.scope() as scope:
+        airlock.enqueue(note, "outside-before")
+        try:
+            with transaction.atomic(using=alias):
+                airlock.enqueue(note, "rolled-back")
+                raise ValueError("roll back")
+        except ValueError:
+            pass
+        with transaction.atomic(using=alias):
+            airlock.enqueue(note, "committed")
+        airlock.enqueue(note, "outside-after")
+
+    assert probe == [("outside-before", True), ("committed", True), ("outside-after", True)]
+    assert names(scope.report.dispatched) == ["outside-before", "committed", "outside-after"]
+    assert names(scope.report.discarded) == ["rolled-back"]

@@ -52,9 +52,11 @@ class AirlockMiddleware:
 
     def make_scope(self, request: HttpRequest) -> Scope:
         """A new, not yet entered scope for ``request``."""
-        if airlock.get_configuration()["scope_cls"] is None:
+        scope = airlock.scope()
+        # Only a plain Scope can mean "no scope class configured": check (a copy of the configuration) only then.
+        if type(scope) is Scope and airlock.get_configuration()["scope_cls"] is None:
             return airlock.scope(_cls=DjangoScope)
-        return airlock.scope()
+        return scope
 
     def __call__(self, request: HttpRequest) -> Any:
         if self.async_mode:

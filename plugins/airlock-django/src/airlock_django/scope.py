@@ -40,6 +40,10 @@ __all__ = ["DjangoScope"]
 
 _get_ident = threading.get_ident
 _base_add = Scope._add
+# The core's slot behind ``Scope._plain_add``, which DjangoScope wraps in a property.
+_plain_add_slot = Scope.__dict__["_plain_add"]
+_get_plain_add = _plain_add_slot.__get__
+_set_plain_add = _plain_add_slot.__set__
 
 #: ``transaction.on_commit(robust=...)`` exists from Django 5.0 on.
 ROBUST_SUPPORTED = django.VERSION >= (5, 0)
@@ -106,6 +110,9 @@ class DjangoScope(Scope):
         # id(intent) -> (intent, witness); the intent is kept so its id stays unique.
         self._witnesses: dict[int, tuple[Intent, _Witness]] = {}
         self._connection_of: tuple[int, Any] = (0, None)
+        # The core left its enqueue fast path off because this class overrides
+        # _add; the property below turns it on again outside atomic blocks.
+        _set_plain_add(self, self._plain_policy and not self._hooks.enqueue)
 
     @property
     def connection(self) -> Any:
@@ -117,6 +124,26 @@ class DjangoScope(Scope):
         return connection
 
     # -- enqueue: remember the transaction state -----------------------------
+    @property
+    def _plain_add(self) -> bool:
+        """Whether ``enqueue()`` may append to the buffer without calling :meth:`_add`.
+
+        The core's fast path, kept where it is exact: only while no atomic
+        block is open on this scope's database, where an intent needs no
+        witness, and only when the core's own conditions hold (plain policy,
+        no ``airlock_enqueue`` hook, scope not finished).
+        """
+        if not _get_plain_add(self):
+            return False
+        thread, connection = self._connection_of  # self.connection, inlined: this runs per intent
+        if thread != _get_ident():
+            connection = self.connection
+        return not connection.in_atomic_block
+
+    @_plain_add.setter
+    def _plain_add(self, value: bool) -> None:
+        _set_plain_add(self, value)
+
     def _add(self, intent: Intent) -> None:
         _base_add(self, intent)
         thread, connection = self._connection_of  # self.connection, inlined: this runs per intent
