@@ -16,7 +16,12 @@ from celery import Task
 
 import airlock
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.timeout(60),
+    # the tasks below call record.delay() on purpose; the worker runs them in this thread
+    pytest.mark.filterwarnings(r"ignore:Direct call to .*\.record\.delay\(\) is deprecated:DeprecationWarning"),
+]
 
 
 class Boom(Exception):
@@ -33,7 +38,27 @@ def register(backend: Any) -> None:
         if fail:
             raise Boom(tag)
 
+    @backend.task(bind=True)
+    def flaky(task: Any, key: str) -> None:
+        """Fails its first attempt with ``self.retry()``; both attempts enqueue a side effect."""
+        attempt = task.request.retries
+        backend.write(task, key, ("attempt", attempt), {})  # written directly: counts the runs
+        record.delay(key, "side effect", attempt)
+        if attempt == 0:
+            raise task.retry(countdown=0)
+
+    @backend.task(bind=True, autoretry_for=(Boom,), retry_kwargs={"countdown": 0, "max_retries": 1})
+    def auto_flaky(task: Any, key: str) -> None:
+        """Fails its first attempt with ``Boom``, which Celery's ``autoretry_for`` turns into a retry."""
+        attempt = task.request.retries
+        backend.write(task, key, ("attempt", attempt), {})
+        record.delay(key, "side effect", attempt)
+        if attempt == 0:
+            raise Boom("first attempt")
+
     backend.parent = parent
+    backend.flaky = flaky
+    backend.auto_flaky = auto_flaky
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +89,17 @@ def test_calls_inside_a_task_are_flushed_when_it_returns_and_discarded_when_it_r
     assert summary(log.wait_for(2)) == sorted(expected, key=repr)
 
 
+@pytest.mark.parametrize("task_name", ["flaky", "auto_flaky"])
+def test_a_retried_task_runs_again_and_only_the_successful_attempt_publishes(backend, task_name: str) -> None:  # type: ignore[no-untyped-def]
+    log = backend.log()
+    with pytest.warns(DeprecationWarning):
+        getattr(backend, task_name).delay(log.key)
+    # One queue, one solo worker, FIFO: the first attempt's side effect, had it
+    # been published, would have been queued before the second attempt's.
+    entries = log.wait_for(3)
+    assert [e["args"] for e in entries] == [["attempt", 0], ["attempt", 1], ["side effect", 1]]
+
+
 def test_calls_in_a_scope_are_enqueued_with_their_options(backend) -> None:  # type: ignore[no-untyped-def]
     log = backend.log()
     with airlock.scope(policy=airlock.DropAll()) as scope, pytest.warns(DeprecationWarning):
@@ -78,15 +114,15 @@ def test_a_second_install_is_refused(backend) -> None:  # type: ignore[no-untype
 
 
 def test_uninstall_restores_celery_task_methods(backend) -> None:  # type: ignore[no-untyped-def]
-    patched = (Task.delay, Task.apply_async, Task.__call__)
+    patched = (Task.delay, Task.apply_async, Task.retry, Task.__call__)
     uninstall_global_intercept()
     try:
-        restored = (Task.delay, Task.apply_async, Task.__call__)
+        restored = (Task.delay, Task.apply_async, Task.retry, Task.__call__)
         assert all(now is not before for now, before in zip(restored, patched, strict=True))
         assert all(method.__module__ == "celery.app.task" for method in restored)
         uninstall_global_intercept()  # a second call does nothing
         install_global_intercept(wrap_task_execution=False)
-        assert Task.__call__ is restored[2] and Task.delay is not restored[0]
+        assert Task.__call__ is restored[3] and Task.delay is not restored[0]
         uninstall_global_intercept()
     finally:
         install_global_intercept()  # as the module's worker expects

@@ -1,11 +1,16 @@
-"""The flag that lets airlock's own publishes pass Celery interceptors untouched.
+"""The flag that lets a publish pass Celery interceptors untouched.
 
 :mod:`airlock_celery.integration` replaces ``delay``/``apply_async`` so that
-direct calls are buffered by airlock. When airlock's executor itself calls
-them to publish a flushed intent, the call must reach Celery instead of
-being buffered again (or failing with ``NoScopeError`` after the scope
-ended). The executor sets this flag around each publish; the interceptors
-read it. Kept in its own module so the executor never imports Celery.
+direct calls are buffered by airlock. Two callers must reach Celery instead:
+
+- airlock's executor publishing a flushed intent (buffering it again would
+  lose it, or fail with ``NoScopeError`` after the scope ended);
+- Celery's ``Task.retry()`` re-publishing the running task: the attempt
+  then raises ``Retry``, so its scope discards what it buffered, and a
+  buffered retry would vanish with it.
+
+Both set this flag around their call; the interceptors read it. Kept in its
+own module so the executor never imports Celery.
 """
 
 from __future__ import annotations
@@ -14,5 +19,5 @@ from contextvars import ContextVar
 
 __all__ = ["publishing"]
 
-#: True while airlock's executor publishes an intent.
+#: True while airlock's executor publishes an intent or Celery publishes a retry.
 publishing: ContextVar[bool] = ContextVar("airlock_celery_publishing", default=False)

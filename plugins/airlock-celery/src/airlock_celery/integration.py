@@ -11,6 +11,11 @@ airlock-py 0.1.0a3's ``airlock.integrations.celery``):
   execution runs in its own scope (flushed when the task returns, discarded
   when it raises).
 
+Both let ``Task.retry()`` (and ``autoretry_for``, which calls it) publish the
+retry straight to the broker: the failing attempt raises ``Retry``, so its
+scope discards what the attempt enqueued, but the retry itself must never be
+discarded with it.
+
 New code needs neither: call ``airlock.enqueue(task, ...)`` and decorate
 tasks with ``@airlock.scoped()`` (under ``@app.task``) to get the same
 flush-on-success / discard-on-error behaviour per task.
@@ -68,6 +73,7 @@ class LegacyTaskShim(Task):
     outside one, as ``airlock.enqueue`` does). ``apply_async`` options
     (``countdown``, ``queue``, ...) become the intent's dispatch options.
     Both return None: the task is not published until the scope flushes.
+    ``retry()`` publishes at once, as in Celery, scope or not.
     """
 
     def delay(self, *args: Any, **kwargs: Any) -> Any:
@@ -84,6 +90,13 @@ class LegacyTaskShim(Task):
         _enqueue_apply_async(self, args, kwargs, options)
         return None
 
+    def retry(self, *args: Any, **kwargs: Any) -> Any:
+        token = publishing.set(True)
+        try:
+            return super().retry(*args, **kwargs)
+        finally:
+            publishing.reset(token)
+
 
 #: Celery's own methods while the intercept is installed, else None.
 _originals: dict[str, Callable[..., Any]] | None = None
@@ -95,6 +108,9 @@ def install_global_intercept(app: Celery | None = None, *, wrap_task_execution: 
     - ``delay``/``apply_async`` inside an airlock scope enqueue the task
       (options kept as dispatch options) and return None; outside a scope
       they publish as usual. Both always emit a ``DeprecationWarning``.
+    - ``retry()`` publishes the retry directly, as Celery does, even inside
+      a scope: the failed attempt's scope discards its other side effects,
+      never the retry.
     - ``wrap_task_execution=True`` (default) also runs every task's
       execution in ``airlock.scope(policy=AllowAll())``: what a task
       enqueues is flushed, with the configured executor, when it returns and
@@ -112,9 +128,14 @@ def install_global_intercept(app: Celery | None = None, *, wrap_task_execution: 
             "install_global_intercept() has already been called; call it once at startup "
             "(uninstall_global_intercept() removes it)."
         )
-    originals: dict[str, Callable[..., Any]] = {"delay": Task.delay, "apply_async": Task.apply_async}
+    originals: dict[str, Callable[..., Any]] = {
+        "delay": Task.delay,
+        "apply_async": Task.apply_async,
+        "retry": Task.retry,
+    }
     Task.delay = _intercept_delay(originals["delay"])
     Task.apply_async = _intercept_apply_async(originals["apply_async"])
+    Task.retry = _direct_retry(originals["retry"])
     if wrap_task_execution:
         originals["__call__"] = Task.__call__
         Task.__call__ = _scoped_call(originals["__call__"])
@@ -155,6 +176,17 @@ def _intercept_apply_async(original: Callable[..., Any]) -> Callable[..., Any]:
         return None
 
     return apply_async
+
+
+def _direct_retry(original: Callable[..., Any]) -> Callable[..., Any]:
+    def retry(self: Task, *args: Any, **kwargs: Any) -> Any:
+        token = publishing.set(True)
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            publishing.reset(token)
+
+    return retry
 
 
 def _scoped_call(original: Callable[..., Any]) -> Callable[..., Any]:
