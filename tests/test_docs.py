@@ -11,6 +11,10 @@ how it is tested:
   as a skipped test with it.
 - ``<!-- test: pytest -->``: the block is a test module; it is run by pytest
   (airlock's pytest plugin included) and must pass.
+- ``<!-- test: with NAME -->``: the block assumes an application around it
+  (a Celery app, a Django project); the setup ``tests/docs_support/NAME.py``
+  (``-`` read as ``_``) prepares it, runs the block in an interpreter of its
+  own, and checks that what the block claims happened (see ``docs_support``).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import airlock
 from airlock import hookspecs
 
 ROOT = Path(__file__).resolve().parent.parent
+SUPPORT = ROOT / "tests" / "docs_support"
 DOCS = ROOT / "docs"
 PAGES = [*sorted(DOCS.rglob("*.md")), ROOT / "README.md"]
 #: Bound for any one page's examples; no test may hang.
@@ -38,6 +43,9 @@ TIMEOUT = 180
 _FENCE = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.S | re.M)
 _DIRECTIVE = re.compile(r"<!--\s*test:\s*(.*?)\s*-->")
 _SKIP = re.compile(r"skip\s*\((.+)\)$")
+#: How the child reports a skip (a service is unreachable outside CI).
+_SKIPPED = "docs-example-skipped: "
+_WITH = re.compile(r"with\s+([a-z][a-z0-9-]*)")
 
 
 def _page_id(page: Path) -> str:
@@ -52,8 +60,9 @@ class Block:
     page: Path
     line: int  # of the block's first code line, 1-based
     code: str
-    mode: str  # "run", "pytest" or "skip"
-    reason: str = ""
+    mode: str  # "run", "pytest", "skip" or "with"
+    reason: str = ""  # why it is skipped
+    setup: str = ""  # the docs_support module that runs it ("with")
 
     @property
     def where(self) -> str:
@@ -67,21 +76,25 @@ def blocks_of(page: Path) -> list[Block]:
     for match in _FENCE.finditer(text):
         line = text.count("\n", 0, match.start(1)) + 1
         before = text[: match.start()].rstrip().rsplit("\n", 1)[-1]
-        mode, reason = "run", ""
+        mode, reason, setup = "run", "", ""
         directive = _DIRECTIVE.fullmatch(before.strip())
         if directive:
             body = directive.group(1)
-            skip = _SKIP.fullmatch(body)
+            skip, with_ = _SKIP.fullmatch(body), _WITH.fullmatch(body)
             if body == "pytest":
                 mode = "pytest"
             elif skip and skip.group(1).strip():
                 mode, reason = "skip", skip.group(1).strip()
+            elif with_ and (SUPPORT / f"{with_.group(1).replace('-', '_')}.py").is_file():
+                mode, setup = "with", with_.group(1).replace("-", "_")
             else:
+                setups = sorted(p.stem.replace("_", "-") for p in SUPPORT.glob("[!_]*.py"))
                 raise ValueError(
                     f"{_page_id(page)}:{line - 1}: bad directive {before.strip()!r}; "
-                    "write <!-- test: skip (why it cannot run) --> or <!-- test: pytest -->"
+                    "write <!-- test: skip (why it cannot run) -->, <!-- test: pytest --> "
+                    f"or <!-- test: with SETUP --> with a SETUP among {', '.join(setups)}"
                 )
-        found.append(Block(page, line, match.group(1), mode, reason))
+        found.append(Block(page, line, match.group(1), mode, reason, setup))
     return found
 
 
@@ -90,8 +103,11 @@ def all_blocks() -> list[Block]:
 
 
 def _child_env() -> dict[str, str]:
-    """This environment minus airlock's own variables, so examples start from defaults."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("AIRLOCK_")}
+    """This environment minus airlock's settings, so examples start from defaults.
+
+    The test services' addresses (``AIRLOCK_TEST_*``) are kept for the setups.
+    """
+    return {k: v for k, v in os.environ.items() if not k.startswith("AIRLOCK_") or k.startswith("AIRLOCK_TEST_")}
 
 
 # Runs in the child: exec each block, compiled against the page's own path and
@@ -118,6 +134,41 @@ def test_page_examples_run(page: Path, tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, f"an example in {_page_id(page)} failed:\n{result.stderr[-4000:]}"
+
+
+# Runs in the child: the setup runs the block (docs_support and myapp are on the path).
+# A service the setup requires but cannot reach (require_service skips, outside CI)
+# is reported on the last line of stdout, for the test to skip with that reason.
+_WITH_RUNNER = textwrap.dedent("""
+    import importlib, json, sys
+    import pytest
+    setup, path, line, code = json.loads(sys.stdin.read())
+    try:
+        importlib.import_module("docs_support." + setup).run(code, path, line)
+    except pytest.skip.Exception as skip:
+        print("\\n" + _SKIPPED + str(skip))
+""").replace("_SKIPPED", repr(_SKIPPED))
+
+
+@pytest.mark.parametrize("block", [b for b in all_blocks() if b.mode == "with"], ids=lambda b: b.where)
+def test_examples_with_setup_run(block: Block, tmp_path: Path) -> None:
+    setup = f"docs_support.{block.setup}"
+    env = _child_env()
+    env["PYTHONPATH"] = os.pathsep.join([str(SUPPORT.parent), str(SUPPORT / "readers_app"), env.get("PYTHONPATH", "")])
+    result = subprocess.run(
+        [sys.executable, "-c", _WITH_RUNNER],
+        input=json.dumps([block.setup, str(block.page), block.line, block.code]),
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 0, f"the example at {block.where}, run by {setup}, failed:\n{result.stderr[-4000:]}"
+    last = result.stdout.rstrip().rpartition("\n")[2]
+    if last.startswith(_SKIPPED):
+        pytest.skip(last.removeprefix(_SKIPPED))
 
 
 @pytest.mark.parametrize("block", [b for b in all_blocks() if b.mode == "pytest"], ids=lambda b: b.where)
