@@ -5,12 +5,12 @@ published and run each one without an ETA, including what those tasks published 
 
 from __future__ import annotations
 
-from airlock.testing import require_service
 from myapp.celery import app
+
+from airlock.testing import require_service
 
 from . import execute
 from ._celery_worker import Deliveries, on_redis
-
 
 
 def run(code: str, path: str, line: int) -> None:
