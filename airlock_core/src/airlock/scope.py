@@ -60,22 +60,23 @@ class Scope:
 
     # Every scope sets these; the rarely-changed state below lives as class
     # defaults until a scope changes it (empty scopes are most scopes).
-    __slots__ = ("_hooks", "_policy", "_executor", "_intents", "_token", "_parent", "_flushed",
+    __slots__ = ("_hooks", "_policy", "_executor", "_intents", "_token", "_parent", "_flushed", "_discarded",
                  "_plain_add", "__dict__", "__weakref__")
     _options: dict[str, Any] | None = None
     _captured_intents: list[Intent] = []  # replaced by a fresh list on first capture
-    _discarded = False
     _has_local_policies = False
     _has_dispatch_options = False
     _report: FlushReport | None = None
 
     def __init__(self, policy: Policy | None = None, executor: Any = None, **options: Any) -> None:
         self._hooks = hooks = _state.hooks or _state.load_hooks()
-        if policy is None:
-            policy = _ALLOW_ALL
-        self._policy = policy
         #: enqueue() may append directly: no policy callback, no enqueue hook, not finished.
-        self._plain_add = type(policy) is AllowAll and not hooks.enqueue and self._base_add
+        if policy is None:
+            self._policy = _ALLOW_ALL
+            self._plain_add = not hooks.enqueue and self._base_add
+        else:
+            self._policy = policy
+            self._plain_add = type(policy) is AllowAll and not hooks.enqueue and self._base_add
         self._executor = (_default[0] if _default else default_executor()) if executor is None else (
             resolve_executor(executor)
         )
@@ -83,6 +84,7 @@ class Scope:
             self._options = hooks.options.validate(options, f"{type(self).__name__}()", "scope")
         self._intents: list[Intent] = []
         self._flushed = False
+        self._discarded = False
         self._token: Token[Scope | None] | None = None
         self._parent: Scope | None = None
 
@@ -181,24 +183,33 @@ class Scope:
         _context.current_scope.reset(self._token)
         self._token = None
 
-    #: True when a subclass keeps the base enter/exit/should_flush/flush, so
-    #: ``with`` can take the inlined path (set by ``__init_subclass__``).
-    _plain_lifecycle = True
     #: The subclass keeps the base ``_add`` / ``_dispatch_all``.
     _base_add = True
     _base_dispatch_all = True
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls._plain_lifecycle = all(
-            getattr(cls, name) is getattr(Scope, name) for name in ("enter", "exit", "should_flush", "flush")
-        )
+        if not all(getattr(cls, name) is getattr(Scope, name) for name in ("enter", "exit", "should_flush", "flush")):
+            # A subclass that customises the lifecycle gets the plain-spoken
+            # ``with`` protocol; the base class keeps its inlined one.
+            cls.__enter__ = Scope._enter_via_methods  # type: ignore[method-assign]
+            cls.__exit__ = Scope._exit_via_methods  # type: ignore[method-assign]
         cls._base_add = cls._add is Scope._add
         cls._base_dispatch_all = cls._dispatch_all is Scope._dispatch_all
 
+    def _enter_via_methods(self) -> Scope:
+        return self.enter()
+
+    def _exit_via_methods(self, exc_type: Any, error: BaseException | None, tb: Any) -> None:
+        self.exit()
+        if not self._flushed and not self._discarded:
+            if self.should_flush(error):
+                self.flush()
+            else:
+                self.discard()
+
     def __enter__(self) -> Scope:
-        if not self._plain_lifecycle:
-            return self.enter()
+        # ``enter()``, inlined: this is the cost of every request.
         if self._token is not None:
             raise ScopeStateError("Scope is already active.")
         self._token = token = _set_scope(self)
@@ -207,15 +218,7 @@ class Scope:
         return self
 
     def __exit__(self, exc_type: Any, error: BaseException | None, tb: Any) -> None:
-        if not self._plain_lifecycle:
-            self.exit()
-            if not self._flushed and not self._discarded:
-                if self.should_flush(error):
-                    self.flush()
-                else:
-                    self.discard()
-            return
-        # The same steps as above, inlined: this is the cost of every request.
+        # ``_exit_via_methods``, inlined for the base class.
         token = self._token
         if token is None:
             raise ScopeStateError("Scope is not active.")
