@@ -208,17 +208,22 @@ def test_directive_parsing(tmp_path: Path) -> None:
     page = tmp_path / "page.md"
     page.write_text(
         "# t\n\n<!-- test: skip (settings fragment) -->\n```python\nX = 1\n```\n\n"
-        "```python\nprint(1)\n```\n\n<!-- test: pytest -->\n```python\ndef test_x(): pass\n```\n",
+        "```python\nprint(1)\n```\n\n<!-- test: pytest -->\n```python\ndef test_x(): pass\n```\n\n"
+        "<!-- test: with django-project -->\n```python\nY = 2\n```\n",
         encoding="utf-8",
     )
-    parsed = [(b.line, b.mode, b.reason, b.code) for b in blocks_of(page)]
+    parsed = [(b.line, b.mode, b.reason, b.setup, b.code) for b in blocks_of(page)]
     assert parsed == [
-        (5, "skip", "settings fragment", "X = 1\n"),
-        (9, "run", "", "print(1)\n"),
-        (14, "pytest", "", "def test_x(): pass\n"),
+        (5, "skip", "settings fragment", "", "X = 1\n"),
+        (9, "run", "", "", "print(1)\n"),
+        (14, "pytest", "", "", "def test_x(): pass\n"),
+        (19, "with", "", "django_project", "Y = 2\n"),
     ]
     page.write_text("<!-- test: skip -->\n```python\nX = 1\n```\n", encoding="utf-8")
     with pytest.raises(ValueError, match="bad directive"):
+        blocks_of(page)
+    page.write_text("<!-- test: with celery -->\n```python\nX = 1\n```\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="among celery-app, "):
         blocks_of(page)
 
 
