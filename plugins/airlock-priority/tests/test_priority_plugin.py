@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -75,6 +76,8 @@ def test_an_explicit_executor_option_wins_over_the_routes(log: list[Any]) -> Non
 def test_a_priority_that_is_not_a_number_uses_the_default_with_a_warning(
     log: list[Any], caplog: pytest.LogCaptureFixture
 ) -> None:
+    # Capture at WARNING whatever level earlier tests (e.g. a Celery worker) left on the root logger.
+    caplog.set_level(logging.WARNING, logger="airlock.priority")
     with airlock.scope(executor="queue", priority_routes={8: "inline"}, priority_default=9):
         airlock.enqueue(task, "odd", _dispatch_options=p("high"))
     assert log == [("inline", "odd", {"priority": "high"})]
