@@ -119,8 +119,8 @@ class Backend:
         return decorator
 
     def cleanup(self) -> None:
-        if self.keys:
-            self.redis.delete(*self.keys)
+        """Delete the logs, and the queue bindings kombu's Redis transport leaves behind."""
+        self.redis.delete(*self.keys, *(f"_kombu.binding.{q}" for q in (self.queue, self.other_queue)))
         self.redis.close()
 
     def purge_queues(self) -> None:

@@ -133,12 +133,13 @@ class CeleryExecutor:
 class _Flush:
     """One flush's producer, open batch and the intents buffered in it."""
 
-    __slots__ = ("chunk_size", "app", "producer", "batch", "stack", "pending", "delivered")
+    __slots__ = ("chunk_size", "app", "producer", "router", "batch", "stack", "pending", "delivered")
 
     def __init__(self, chunk_size: int) -> None:
         self.chunk_size = chunk_size
         self.app: Any = None
         self.producer: Any = None
+        self.router: Any = None  # the app's router, queues bound to the producer's channel (see _routing)
         self.batch: Any = None  # kombu's batch context when the transport batches, else None
         self.stack: ExitStack | None = None
         self.pending: list[Intent] = []  # buffered, not yet written
@@ -157,7 +158,12 @@ class _Flush:
             return result
         token = publishing.set(True)
         try:
-            result = apply_async(args=args, kwargs=kwargs, producer=producer, **(options or _NO_OPTIONS))
+            if options:
+                if "router" not in options:
+                    options = {"router": self.router, **options}
+                result = apply_async(args=args, kwargs=kwargs, producer=producer, **options)
+            else:
+                result = apply_async(args=args, kwargs=kwargs, producer=producer, router=self.router)
         finally:
             publishing.reset(token)
         if self.batch is None:
@@ -174,6 +180,8 @@ class _Flush:
             return self.producer if app is self.app else None
         if getattr(app, "producer_or_acquire", None) is None:
             return None
+        from ._routing import BindingRouter  # imports kombu: only once a Celery app publishes
+
         stack = ExitStack()
         try:
             producer = stack.enter_context(app.producer_or_acquire())
@@ -183,6 +191,7 @@ class _Flush:
             stack.close()
             raise
         self.app, self.producer, self.stack = app, producer, stack
+        self.router = BindingRouter(app.amqp.router, producer)
         return producer
 
     def deliver(self, current: Intent | None = None) -> None:
@@ -215,7 +224,7 @@ class _Flush:
     def _abandon(self, exc: BaseException) -> None:
         """Drop the failed batch and producer; a later intent opens fresh ones."""
         stack, self.stack = self.stack, None
-        self.app = self.producer = self.batch = None
+        self.app = self.producer = self.router = self.batch = None
         if stack is not None:
             try:
                 stack.__exit__(type(exc), exc, exc.__traceback__)
@@ -225,7 +234,7 @@ class _Flush:
     def close(self) -> None:
         """Release the producer (and end the batch) at the end of the flush."""
         stack, self.stack = self.stack, None
-        self.app = self.producer = self.batch = None
+        self.app = self.producer = self.router = self.batch = None
         if stack is not None:
             stack.close()
 
