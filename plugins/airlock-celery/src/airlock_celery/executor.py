@@ -80,6 +80,11 @@ class CeleryExecutor:
     receives the flush in FIFO order. A plain callable (no ``apply_async``
     nor ``delay``) runs inline, after the buffered publishes were written.
 
+    Routing inside a flush is Celery's own (the app's router, made once per
+    flush); the queue it picks reaches kombu bound to the flush's channel
+    (see :mod:`airlock_celery._routing`). An intent whose options bring a
+    ``router`` keeps it.
+
     Celery's own publish retry (``task_publish_retry``,
     ``task_publish_retry_policy``, at most 3 retries by default) applies to
     opening the connection and to unbatched publishes; a failed chunk write
