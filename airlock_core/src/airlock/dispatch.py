@@ -253,8 +253,11 @@ def _undelivered(report: FlushReport, exc: BaseException, intents: Sequence[Inte
 
 def _attach(exc: BaseException, report: FlushReport) -> None:
     exc.airlock_report = report  # type: ignore[attr-defined]
+    note = f"airlock flush report: {report.summary()}"
     if hasattr(exc, "add_note"):
-        exc.add_note(f"airlock flush report: {report.summary()}")
+        exc.add_note(note)
+    else:  # Python 3.10: the same attribute, which the exceptiongroup backport prints
+        exc.__notes__ = [*getattr(exc, "__notes__", ()), note]  # type: ignore[attr-defined]
 
 
 def run_before_flush(scope: Scope, intents: list[Intent], report: FlushReport) -> list[Intent]:
