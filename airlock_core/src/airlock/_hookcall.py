@@ -8,9 +8,10 @@ close to a microsecond even when nobody implements the hook.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pluggy import HookImpl
+if TYPE_CHECKING:
+    from pluggy import HookImpl
 
 Call = Callable[..., Any]
 

@@ -2,7 +2,7 @@
 
 Kept apart from ``scope.py`` because this is the hot path: with no plugin
 implementing ``airlock_execute`` and no intent carrying dispatch options, each
-intent costs one call of the executor and one list append.
+intent costs one call of the executor; successes are recorded as slices.
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def dispatch(
             loop.resume_after(intents, *failure)
     except BaseException as exc:
         if exc is not loop.error:  # a batching context failed on exit; unless it says which, none is known delivered
-            _undelivered(report, exc, getattr(exc, "airlock_undelivered", None) or report.dispatched)
+            report.record_undelivered(getattr(exc, "airlock_undelivered", None) or list(report.dispatched), exc)
         _attach(exc, report)
         try:
             run_after_flush(scope, report)
@@ -140,7 +140,6 @@ class _Loop:
         """Dispatch each of ``intents``, a tail of ``whole`` (default: all of it)."""
         if whole is None:
             whole = intents  # type: ignore[assignment]
-        assert whole is not None
         scope, executor, execute = self.scope, self.executor, self.execute
         direct = self._direct
         for intent in intents:
@@ -159,12 +158,7 @@ class _Loop:
                     execute(intent, executor, scope)
             except BaseException as exc:
                 self._failed(whole, intent, exc)  # raises when the flush must stop
-        if direct and self._done_upto == 0 and isinstance(whole, list):
-            # Share the list: promoting it later (report.dispatched) then
-            # promotes the scope's buffer too, so both hold the same Intents.
-            self.report._dispatched = whole
-        else:
-            self.report._dispatched.extend(whole[self._done_upto :])
+        self.report._dispatched.extend(whole[self._done_upto :])
 
     def run_in_contexts(self, intents: Sequence[Intent]) -> None:
         """``run`` inside the flush contexts of the executors it uses, exited at the end."""
@@ -222,7 +216,7 @@ class _Loop:
         self._done_upto = position + 1
         report.failed.append((as_intent(intent), exc))
         self.failed.append(exc)
-        _undelivered(report, exc, getattr(exc, "airlock_undelivered", ()))
+        report.record_undelivered(getattr(exc, "airlock_undelivered", ()), exc)
         if self.fail_fast or not isinstance(exc, Exception):
             report._not_attempted.extend(intents[position + 1 :])
             self.error = exc
@@ -235,20 +229,6 @@ def _index(intents: Sequence[Intent], intent: Intent, start: int) -> int:
         if intents[position] is intent:
             return position
     raise AssertionError("dispatched intent not found in its flush")  # pragma: no cover
-
-
-def _undelivered(report: FlushReport, exc: BaseException, intents: Sequence[Intent]) -> None:
-    """Move intents a batching executor accepted but did not deliver to ``failed``."""
-    if not intents:
-        return
-    lost = {id(i) for i in intents}
-    still = []
-    for intent in report.dispatched:
-        if id(intent) in lost:
-            report.failed.append((intent, exc))
-        else:
-            still.append(intent)
-    report.dispatched[:] = still
 
 
 def _attach(exc: BaseException, report: FlushReport) -> None:

@@ -115,5 +115,6 @@ def airlock_after_flush(scope: Scope, report: FlushReport) -> None:
     the executor's exception propagates). For executors that finish work
     later (``threads``) it runs when that work is done, possibly on another
     thread. An exception raised here propagates to the caller of
-    ``flush()``/``discard()``. Not called for a flush with no intents at all.
+    ``flush()``/``discard()``. Not called for a scope that never held an
+    intent (an empty flush or discard), so empty scopes stay free.
     """

@@ -149,15 +149,19 @@ def as_intent(item: Intent | tuple[Any, ...]) -> Intent:
     fields 0 to 4 (task, args, kwargs, origin, dispatch_options).
     """
     if type(item) is tuple:
-        return _new_tuple(Intent, (item[0], item[1], item[2], None, None, (), None))
+        return _from_plain(item)
     return item  # type: ignore[return-value]
+
+
+def _from_plain(item: tuple[Any, ...]) -> Intent:
+    return _new_tuple(Intent, (item[0], item[1], item[2], None, None, (), None))
 
 
 def promote(items: list[Any]) -> list[Intent]:
     """Turn every buffered plain tuple in ``items`` into an Intent, in place; returns ``items``."""
     for index, item in enumerate(items):
         if type(item) is tuple:
-            items[index] = _new_tuple(Intent, (item[0], item[1], item[2], None, None, (), None))
+            items[index] = _from_plain(item)
     return items
 
 

@@ -98,7 +98,7 @@ class FlushReport:
 
     @property
     def dispatched(self) -> list[Intent]:
-        """Intents handed to their executor without error, FIFO."""
+        """Intents handed to their executor without error, FIFO (the report's own list)."""
         return promote(self._dispatched)
 
     @dispatched.setter
@@ -169,6 +169,28 @@ class FlushReport:
         """Record that ``intent`` was merged into ``into`` (coalescing middleware)."""
         self.merged.append((intent, into))
 
+    def record_undelivered(self, intents: Iterable[Intent], error: BaseException) -> None:
+        """Move ``intents`` from dispatched to failed with ``error``: a batching
+        executor accepted them but could not deliver them.
+
+        An intent matches itself or a copy derived from it (the executor may
+        have received a copy with plugin options stripped: same task, args
+        and kwargs objects).
+        """
+        lost = list(intents)
+        if not lost:
+            return
+        ids = {id(i) for i in lost}
+        derived = {(id(i[0]), id(i[1]), id(i[2])) for i in lost}
+        dispatched = self.dispatched
+        kept = []
+        for item in dispatched:
+            if id(item) in ids or (id(item[0]), id(item[1]), id(item[2])) in derived:
+                self.failed.append((item, error))
+            else:
+                kept.append(item)
+        dispatched[:] = kept
+
     def record_merged_many(self, pairs: Iterable[tuple[Intent, Intent]]) -> None:
         """``record_merged`` for many ``(intent, into)`` pairs at once."""
         self.merged.extend(pairs)
@@ -223,8 +245,8 @@ class FlushReport:
 
     def _complete(self) -> None:
         for intent, error in self._late_failures:
-            _remove_identity(self.dispatched, intent)
-            self.failed.append((intent, error))
+            original = _remove_identity(self.dispatched, intent)
+            self.failed.append((original or intent, error))
         self._late_failures.clear()
         callback, self._on_complete = self._on_complete, None
         self.complete = True
@@ -243,15 +265,16 @@ class FlushReport:
         return f"<FlushReport {self.summary()}>"
 
 
-def _remove_identity(items: list[Intent], intent: Intent) -> None:
+def _remove_identity(items: list[Intent], intent: Intent) -> Intent | None:
     """Remove ``intent`` itself, or else a copy derived from it with ``replace``
     (an executor may receive a copy with plugin options stripped): the copy
     shares the very same task, args and kwargs objects."""
     for index, item in enumerate(items):
         if item is intent:
             del items[index]
-            return
+            return item
     for index, item in enumerate(items):
         if item[0] is intent[0] and item[1] is intent[1] and item[2] is intent[2]:
             del items[index]
-            return
+            return item
+    return None

@@ -34,6 +34,13 @@ _get_scope = _context.current_scope.get
 _set_scope = _context.current_scope.set
 _reset_scope = _context.current_scope.reset
 _MISSING = Token.MISSING
+
+
+class _Pending:
+    """Marks a scope whose plain sync flush is running (its report is not decided)."""
+
+
+_PLAIN_FLUSH_RUNNING = _Pending()
 _get_in_policy = _context.in_policy.get
 _get_policy_stack = _context.policy_stack.get
 _in_policy = _context.in_policy
@@ -61,12 +68,11 @@ class Scope:
     # Every scope sets these; the rarely-changed state below lives as class
     # defaults until a scope changes it (empty scopes are most scopes).
     __slots__ = ("_hooks", "_policy", "_executor", "_intents", "_token", "_parent", "_flushed", "_discarded",
-                 "_plain_add", "__dict__", "__weakref__")
+                 "_plain_add", "_report", "__dict__", "__weakref__")
     _options: dict[str, Any] | None = None
     _captured_intents: list[Intent] = []  # replaced by a fresh list on first capture
     _has_local_policies = False
     _has_dispatch_options = False
-    _report: FlushReport | None = None
 
     def __init__(self, policy: Policy | None = None, executor: Any = None, **options: Any) -> None:
         self._hooks = hooks = _state.hooks or _state.load_hooks()
@@ -77,14 +83,16 @@ class Scope:
         else:
             self._policy = policy
             self._plain_add = type(policy) is AllowAll and not hooks.enqueue and self._base_add
-        self._executor = (_default[0] if _default else default_executor()) if executor is None else (
-            resolve_executor(executor)
-        )
+        if executor is None:  # default_executor()'s cache, read inline: this runs for every scope
+            self._executor = _default[0] if _default else default_executor()
+        else:
+            self._executor = resolve_executor(executor)
         if options:
             self._options = hooks.options.validate(options, f"{type(self).__name__}()", "scope")
         self._intents: list[Intent] = []
         self._flushed = False
         self._discarded = False
+        self._report: FlushReport | _Pending | None = None
         self._token: Token[Scope | None] | None = None
         self._parent: Scope | None = None
 
@@ -141,12 +149,15 @@ class Scope:
     @property
     def report(self) -> FlushReport | None:
         """The flush report once the scope is flushed or discarded, else None."""
-        if self._report is None and (self._flushed or self._discarded):
+        report = self._report
+        if report is _PLAIN_FLUSH_RUNNING:
+            return None  # a task asked while the plain sync flush runs: not decided yet
+        if report is None and (self._flushed or self._discarded):
             report = self._report = FlushReport(self, "flushed" if self._flushed else "discarded")
-            if self._flushed:
-                report._dispatched = self._intents  # the plain sync flush dispatched the whole buffer
+            if self._flushed:  # the plain sync flush dispatched the whole buffer
+                report._dispatched = list(promote(self._intents))
             report.complete = True
-        return self._report
+        return report  # type: ignore[return-value]
 
     def option(self, name: str, intent: Intent | None = None) -> Any:
         """An option's value for this scope (and intent): the intent's
@@ -187,20 +198,27 @@ class Scope:
     _base_add = True
     _base_dispatch_all = True
 
+    #: Only the base class takes the inlined ``with`` path; see __init_subclass__.
+    _inline_lifecycle = True
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if not all(getattr(cls, name) is getattr(Scope, name) for name in ("enter", "exit", "should_flush", "flush")):
-            # A subclass that customises the lifecycle gets the plain-spoken
-            # ``with`` protocol; the base class keeps its inlined one.
+        cls._inline_lifecycle = False
+        # A subclass goes through the methods it may customise (enter, exit,
+        # should_flush, flush, discard), unless it writes its own dunders.
+        if "__enter__" not in cls.__dict__:
             cls.__enter__ = Scope._enter_via_methods  # type: ignore[method-assign]
+        if "__exit__" not in cls.__dict__:
             cls.__exit__ = Scope._exit_via_methods  # type: ignore[method-assign]
         cls._base_add = cls._add is Scope._add
         cls._base_dispatch_all = cls._dispatch_all is Scope._dispatch_all
 
     def _enter_via_methods(self) -> Scope:
+        """``__enter__`` of subclasses: through ``enter()``."""
         return self.enter()
 
     def _exit_via_methods(self, exc_type: Any, error: BaseException | None, tb: Any) -> None:
+        """``__exit__`` of subclasses: ``exit()``, then ``flush()`` if ``should_flush(error)`` else ``discard()``."""
         self.exit()
         if not self._flushed and not self._discarded:
             if self.should_flush(error):
@@ -218,7 +236,13 @@ class Scope:
         return self
 
     def __exit__(self, exc_type: Any, error: BaseException | None, tb: Any) -> None:
-        # ``_exit_via_methods``, inlined for the base class.
+        """``_exit_via_methods``, inlined for the base class.
+
+        A subclass that writes its own ``__exit__`` and calls this one gets its
+        ``should_flush``/``flush``/``discard`` called whenever the scope holds
+        intents or the block raised; an empty scope that ends normally is
+        marked flushed directly.
+        """
         token = self._token
         if token is None:
             raise ScopeStateError("Scope is not active.")
@@ -226,13 +250,18 @@ class Scope:
         self._token = None
         if self._flushed or self._discarded:
             return
-        if error is not None:
-            self.discard()
-        elif self._intents:
-            self._flush()
-        else:
+        if error is None and not self._intents:
             self._flushed = True
             self._plain_add = False
+        elif not self._inline_lifecycle:
+            if self.should_flush(error):
+                self.flush()
+            else:
+                self.discard()
+        elif error is not None:
+            self.discard()
+        else:
+            self._flush()
 
     def __call__(self, func: F) -> F:
         """``@airlock.scope(...)`` as a decorator, as airlock-py allowed.
@@ -303,7 +332,7 @@ class Scope:
             raise ScopeStateError("Scope has already been flushed.")
         if self._discarded:
             raise ScopeStateError("Cannot flush a discarded scope.")
-        if self._token is not None and _get_scope() is self:
+        if self._token is not None:
             raise ScopeStateError("Cannot flush() while scope is still active. Call exit() first.")
         self._flushed = True
         self._plain_add = False
@@ -324,12 +353,15 @@ class Scope:
         ):
             # Nobody but the inlined sync call sees these intents: no Intent
             # objects, and the report is built only if someone asks for it.
+            self._report = _PLAIN_FLUSH_RUNNING
             try:
                 for item in intents:
                     item[0](*item[1], **item[2])
             except BaseException as exc:
                 self._report = FlushReport(self, "flushed")
                 dispatch(self, intents, self._report, failure=(item, exc))
+            else:
+                self._report = None  # built on demand by the report property
             return intents
         report = self._report = FlushReport(self, "flushed")
         promote(intents)
@@ -345,8 +377,12 @@ class Scope:
     def _walk_parent_chain_for_approval(self, intents: list[Intent]) -> list[Intent]:
         """Offer ``intents`` to each ancestor, nearest first; return what all let through."""
         report = self._report
+        assert report is not None  # _flush creates it before walking
         parent = self._parent
         while parent is not None and intents:
+            if parent._flushed or parent._discarded:
+                parent = parent._parent  # it already decided; it can capture nothing more
+                continue
             allowed = parent.before_descendant_flushes(self, intents)
             if not isinstance(allowed, list):
                 raise TypeError(
@@ -368,8 +404,7 @@ class Scope:
                         parent._has_local_policies = True
                     if self._has_dispatch_options:
                         parent._has_dispatch_options = True
-                    if report is not None:
-                        report.captured.extend((i, parent) for i in captured)
+                    report.captured.extend((i, parent) for i in captured)
             intents = allowed
             parent = parent._parent
         return intents
@@ -407,13 +442,9 @@ class Scope:
         self._dispatch(intents)
 
     def _dispatch(self, intents: list[Intent]) -> FlushReport:
-        """Dispatch now, record every fate, run ``airlock_after_flush``.
-
-        ``intents`` may hold plain ``(task, args, kwargs, None, None)`` tuples only when
-        the flush takes the inlined ``sync`` path; see ``intent.as_intent``.
-        """
+        """Dispatch now, record every fate, run ``airlock_after_flush``."""
         report = self._report
-        if report is None:
+        if not isinstance(report, FlushReport):
             report = self._report = FlushReport(self, "flushed")
         dispatch(self, intents, report)
         return report
@@ -424,7 +455,7 @@ class Scope:
             raise ScopeStateError("Scope has already been discarded.")
         if self._flushed:
             raise ScopeStateError("Cannot discard a flushed scope.")
-        if self._token is not None and _get_scope() is self:
+        if self._token is not None:
             raise ScopeStateError("Cannot discard() while scope is still active. Call exit() first.")
         self._discarded = True
         self._plain_add = False

@@ -75,11 +75,20 @@ def register_executor(name: str, executor: Executor) -> None:
     if not callable(executor):
         raise TypeError(f"register_executor({name!r}, ...) needs a callable taking an Intent, got {executor!r}.")
     _registered[name] = executor
+    _forget_default()
 
 
 def unregister_executor(name: str) -> None:
     """Forget an executor registered with :func:`register_executor`."""
     _registered.pop(name, None)
+    _forget_default()
+
+
+def _forget_default() -> None:
+    """The cached default executor may be the one just (un)registered: resolve it again."""
+    from ..config import _default
+
+    _default.clear()
 
 
 def _blocked_names() -> set[str]:
@@ -102,6 +111,7 @@ def _forget_entry_points() -> None:
     global _entry_points
     _entry_points = None
     _loaded.clear()
+    _forget_default()
 
 
 def resolve_executor(spec: ExecutorSpec) -> Executor:
@@ -119,7 +129,7 @@ def resolve_executor(spec: ExecutorSpec) -> Executor:
         return found
     ep = executor_entry_points().get(spec)
     if ep is None:
-        raise UnknownExecutorError(spec, [*_registered, *executor_entry_points()])
+        raise UnknownExecutorError(spec, executor_names())
     _loaded[spec] = executor = _load(ep)
     return executor
 

@@ -81,9 +81,10 @@ class ThreadsExecutor:
         if pool is None or slots is None:
             pool, slots = self._start()
         report: FlushReport | None = getattr(self._flushing, "report", None)
-        release = report.hold() if report is not None else None
-        slots.acquire()
+        slots.acquire()  # back-pressure; blocks while max_pending tasks wait or run
+        release = None
         try:
+            release = report.hold() if report is not None else None
             future = pool.submit(intent[0], *intent[1], **intent[2])
         except BaseException:
             slots.release()

@@ -123,7 +123,13 @@ class CeleryExecutor:
         try:
             yield
         except BaseException:
-            flush.deliver()  # intents accepted before the error still go out
+            # Intents accepted before the error still go out. If that write
+            # fails too, the flush's own error still propagates (same type);
+            # the chunk is recorded as failed in the report.
+            try:
+                flush.deliver()
+            except Exception as write_error:
+                report.record_undelivered(getattr(write_error, "airlock_undelivered", ()), write_error)
             raise
         else:
             flush.deliver()

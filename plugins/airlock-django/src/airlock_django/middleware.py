@@ -88,7 +88,12 @@ class AirlockMiddleware:
         return response
 
     def _finish(self, scope: Scope, request: HttpRequest, response: HttpResponseBase) -> None:
-        if self.should_flush(request, response):
+        try:
+            flush = self.should_flush(request, response)
+        except BaseException:
+            scope.discard()  # no decision, no dispatch: the report says discarded
+            raise
+        if flush:
             scope.flush()
         else:
             scope.discard()

@@ -105,8 +105,8 @@ class RetryPolicy:
             errors.append(error)
             if record is not None:
                 record(error)
-            if not isinstance(error, self.retryable):
-                break
+            if not isinstance(error, self.retryable) or getattr(error, "airlock_undelivered", None):
+                break  # a failed batch write also lost earlier intents: retrying this one alone would hide them
             wait = next(waits, None)
             if wait is None:
                 break

@@ -27,6 +27,8 @@ _OPTIONS = ("retry_attempts", "retry_backoff", "retry_max_delay", "retry_on")
 
 def _retry_on(value: Any) -> Any:
     exception_types(value)  # import dotted paths now: a typo fails where it is set
+    if isinstance(value, (list, set, frozenset)):
+        return tuple(value)  # hashable, for the cached policy
     return value
 
 

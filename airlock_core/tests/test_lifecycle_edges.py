@@ -1,0 +1,184 @@
+"""Edge cases of the scope lifecycle and the flush report found in review.
+
+Each test pins a behaviour that once lost an intent or misreported one.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+import airlock
+from airlock import Intent, Scope
+from airlock.executors.threads import ThreadsExecutor
+
+
+def noop(*args: Any) -> None:
+    pass
+
+
+def test_a_subclass_keeps_its_own_exit_when_it_also_customises_flush() -> None:
+    calls: list[str] = []
+
+    class Custom(Scope):
+        def flush(self) -> list[Intent]:
+            calls.append("flush")
+            return super().flush()
+
+        def __exit__(self, *exc: Any) -> None:
+            calls.append("own __exit__")
+            super().__exit__(*exc)
+
+    with Custom():
+        airlock.enqueue(noop, 1)
+    assert calls == ["own __exit__", "flush"]
+
+
+def test_an_entered_scope_cannot_be_flushed_while_a_nested_scope_is_current() -> None:
+    outer = airlock.Scope().enter()
+    inner = airlock.Scope().enter()
+    with pytest.raises(airlock.ScopeStateError, match="still active"):
+        outer.flush()
+    inner.exit()
+    outer.exit()
+
+
+def test_a_finished_ancestor_captures_nothing_more() -> None:
+    contextvars.copy_context().run(_finished_ancestor)  # out-of-order exits leave the context changed
+
+
+def _finished_ancestor() -> None:
+    ran: list[int] = []
+    outer = airlock.Scope().enter()
+    inner = airlock.Scope().enter()
+    airlock.enqueue(ran.append, 1)
+    outer.exit()  # out of order, by hand: outer ends while inner is still open
+    outer.flush()
+    inner.exit()
+    inner.flush()  # nothing may vanish into the finished outer scope
+    assert ran == [1]
+    assert outer.intents == []
+
+
+def test_re_registering_the_configured_executor_name_takes_effect(airlock_config: None) -> None:
+    seen: list[str] = []
+    airlock.register_executor("mine", lambda intent: seen.append("first"))
+    try:
+        airlock.configure(executor="mine")
+        with airlock.scope():
+            airlock.enqueue(noop)
+        airlock.register_executor("mine", lambda intent: seen.append("second"))
+        with airlock.scope():
+            airlock.enqueue(noop)
+        assert seen == ["first", "second"]
+        airlock.unregister_executor("mine")
+        with pytest.raises(airlock.UnknownExecutorError):
+            airlock.Scope()
+    finally:
+        airlock.unregister_executor("mine")
+
+
+def test_the_report_is_not_readable_before_the_plain_flush_finishes() -> None:
+    seen: dict[str, Any] = {}
+    scope = airlock.Scope()
+
+    def peek() -> None:
+        report = scope.report
+        seen["complete"] = None if report is None else report.complete
+
+    def fail() -> None:
+        raise KeyError("x")
+
+    with pytest.raises(KeyError), scope:
+        airlock.enqueue(peek)
+        airlock.enqueue(fail)
+        airlock.enqueue(noop)
+    # None on the inlined sync path, else the report still being written: never a finished one
+    assert seen["complete"] in (None, False)
+    assert scope.report is not None
+    assert scope.report.summary() == "flushed: 1 dispatched, 1 failed, 1 not_attempted"
+
+
+def test_the_lazy_report_is_a_copy_of_the_buffer() -> None:
+    with airlock.scope() as scope:
+        airlock.enqueue(noop, 1)
+    report = scope.report
+    assert report is not None
+    report.dispatched.clear()
+    assert [i.args for i in scope.intents] == [(1,)]
+
+
+def test_a_late_failure_of_a_routed_intent_keeps_the_buffer_and_follows_the_original() -> None:
+    pool = ThreadsExecutor(max_workers=1)
+    airlock.register_executor("pool-edge", pool)
+
+    def fail() -> None:
+        raise ValueError("late")
+
+    try:
+        with airlock.scope() as scope:
+            airlock.enqueue(fail, _dispatch_options={"executor": "pool-edge"})
+            airlock.enqueue(noop, 2)
+        pool.shutdown(wait=True)
+        report = scope.report
+        assert report is not None
+        deadline = time.monotonic() + 10
+        while not report.complete and time.monotonic() < deadline:
+            time.sleep(0.01)
+        original = scope.intents[0]
+        assert len(scope.intents) == 2
+        fate = report.fate_of(original)
+        assert fate is not None and fate.status == "failed" and isinstance(fate.detail, ValueError)
+    finally:
+        airlock.unregister_executor("pool-edge")
+
+
+class ChunkedFake:
+    """A batching executor (unit-test fake) that writes chunks of two; the first write fails."""
+
+    def __init__(self) -> None:
+        self.pending: list[Intent] = []
+        self.sent: list[tuple[Any, ...]] = []
+        self.fail_next = True
+
+    def __call__(self, intent: Intent) -> None:
+        self.pending.append(intent)
+        if len(self.pending) >= 2:
+            self.deliver(current=intent)
+
+    def deliver(self, current: Intent | None = None) -> None:
+        chunk, self.pending = self.pending, []
+        if chunk and self.fail_next:
+            self.fail_next = False
+            error = ConnectionError("write failed")
+            error.airlock_undelivered = [i for i in chunk if i is not current]  # type: ignore[attr-defined]
+            raise error
+        self.sent += [i.args for i in chunk]
+
+    @contextmanager
+    def flush_context(self, report: airlock.FlushReport) -> Iterator[None]:
+        try:
+            yield
+        finally:
+            self.pending.clear()
+
+
+def test_undelivered_copies_with_stripped_options_are_reported_as_failed() -> None:
+    fake = ChunkedFake()
+    airlock.register_executor("chunked-edge", fake)
+    try:
+        with pytest.raises(ConnectionError), airlock.scope(executor=fake) as scope:
+            for n in range(3):
+                airlock.enqueue(noop, n, _dispatch_options={"executor": "chunked-edge"})
+        report = scope.report
+        assert report is not None
+        assert report.dispatched == []
+        assert sorted(i.args for i, _ in report.failed) == [(0,), (1,)]
+        assert [i.args for i in report.not_attempted] == [(2,)]
+    finally:
+        airlock.unregister_executor("chunked-edge")
