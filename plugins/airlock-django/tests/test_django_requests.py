@@ -113,3 +113,15 @@ def test_should_flush_is_overridable(alias, probe):
 
     assert response.status_code == 409
     assert probe == [("kappa", True)]
+
+
+def test_a_failing_should_flush_discards_and_propagates(alias, probe):
+    client = Client(raise_request_exception=False)
+    with override_settings(MIDDLEWARE=["airlock_django_testproject.middleware.BrokenDecisionMiddleware"]):
+        response = client.get(f"/create/{alias}/lambda/")
+
+    assert response.status_code == 500
+    assert probe == []
+    scope = response.wsgi_request.airlock_scope
+    assert scope.is_discarded
+    assert fates(scope) == {"discarded": ["lambda"]}

@@ -79,3 +79,53 @@ def test_selected_by_name_and_importable_at_the_compatible_path() -> None:
 
     assert airlock.resolve_executor("dramatiq") is dramatiq_executor
     assert compat is dramatiq_executor
+
+
+class _FailingPipeline:
+    """A Redis pipeline (unit-test fake) whose write always fails."""
+
+    def __init__(self) -> None:
+        self.queued: list[Any] = []
+
+    def execute(self) -> None:
+        raise ConnectionError("redis went away")
+
+    def reset(self) -> None:
+        self.queued = []
+
+
+class _FakeRedisBroker:
+    """Just enough of dramatiq's RedisBroker for the executor's pipelining."""
+
+    def __init__(self) -> None:
+        self.client = self
+        self.scripts = {"dispatch": lambda keys=None, args=None, client=None: client.queued.append(args)}
+
+    def pipeline(self, transaction: bool = False) -> _FailingPipeline:
+        return _FailingPipeline()
+
+
+def test_a_failing_final_write_keeps_the_flushs_own_error_and_reports_the_chunk() -> None:
+    broker = _FakeRedisBroker()
+
+    class Actor:
+        def __init__(self) -> None:
+            self.broker = broker
+
+        def send_with_options(self, args: tuple[Any, ...], kwargs: dict[str, Any], **options: Any) -> None:
+            if args == ("bad",):
+                raise ValueError("not serialisable")
+            broker.scripts["dispatch"](keys=["q"], args=list(args))
+
+    actor = Actor()
+    with pytest.raises(ValueError, match="not serialisable"), airlock.scope(executor=DramatiqExecutor()) as scope:
+        airlock.enqueue(actor, "ok")
+        airlock.enqueue(actor, "bad")
+        airlock.enqueue(actor, "later")
+    report = scope.report
+    assert report.dispatched == []
+    assert sorted((i.args, type(e).__name__) for i, e in report.failed) == [
+        (("bad",), "ValueError"),
+        (("ok",), "ConnectionError"),
+    ]
+    assert [i.args for i in report.not_attempted] == [("later",)]

@@ -172,3 +172,33 @@ def test_with_retry_gives_up_after_its_attempts_and_rejects_a_non_executor() -> 
         with_retry("celery")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="attempts must be an integer >= 1"):
         with_retry(flaky, retries=0)
+
+
+def test_an_error_that_lost_earlier_intents_of_a_batch_is_not_retried() -> None:
+    # A batching executor's failed chunk write names the intents it had
+    # accepted but not delivered; retrying only the current one would hide them.
+    delivered: list[int] = []
+
+    def executor(intent: airlock.Intent) -> None:
+        if intent.args == (1,):
+            error = ConnectionError("chunk write failed")
+            error.airlock_undelivered = [first]  # type: ignore[attr-defined]
+            raise error
+        delivered.append(intent.args[0])
+
+    with pytest.raises(ConnectionError), airlock.scope(executor=executor, retry_attempts=3, **FAST) as scope:
+        airlock.enqueue(delivered.append, 0)
+        first = scope.intents[0]
+        airlock.enqueue(delivered.append, 1)
+    report = scope.report
+    assert report.dispatched == []
+    assert sorted(i.args for i, _ in report.failed) == [(0,), (1,)]
+    assert len(report.attempts(scope.intents[1])) == 1  # tried once, not retried
+
+
+def test_retry_on_accepts_a_set() -> None:
+    done: list[int] = []
+    executor = Flaky(ConnectionRefusedError("down"))
+    with airlock.scope(executor=executor, retry_attempts=2, retry_on={"ConnectionError"}, **FAST):
+        airlock.enqueue(done.append, 1)
+    assert done == [1]

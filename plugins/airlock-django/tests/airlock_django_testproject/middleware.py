@@ -6,3 +6,10 @@ class KeepOnConflictMiddleware(AirlockMiddleware):
 
     def should_flush(self, request, response):
         return response.status_code < 400 or response.status_code == 409
+
+
+class BrokenDecisionMiddleware(AirlockMiddleware):
+    """A should_flush that raises: the request's intents must be discarded, not left undecided."""
+
+    def should_flush(self, request, response):
+        raise RuntimeError("decision failed")
