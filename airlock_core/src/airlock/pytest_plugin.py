@@ -113,6 +113,28 @@ def airlock_executor() -> Iterator[Callable[[str, Any], None]]:
 
 
 @pytest.fixture
+def airlock_disable_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
+    """``airlock_disable_plugins("retry", ...)``: the rest of the test runs as if
+    those entry-point plugins were not installed (``AIRLOCK_DISABLE_PLUGINS``).
+
+    For plugin authors proving that installing a plugin changes nothing for
+    code that does not enable it. Plugins are loaded again after the test.
+    """
+    disabled = False
+
+    def disable(*names: str) -> None:
+        nonlocal disabled
+        monkeypatch.setenv("AIRLOCK_DISABLE_PLUGINS", ",".join(names))
+        airlock.plugins.reload()  # entry points are read again on next use
+        disabled = True
+
+    yield disable
+    if disabled:
+        monkeypatch.undo()
+        airlock.plugins.reload()
+
+
+@pytest.fixture
 def airlock_config() -> Iterator[Callable[..., None]]:
     """``airlock_config(**kwargs)`` is ``airlock.configure`` for this test only.
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
-
-import airlock
 
 
 @pytest.fixture(autouse=True)
@@ -15,10 +13,6 @@ def _clean_configuration(airlock_config: None) -> None:
 
 
 @pytest.fixture
-def without_plugin(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Run the rest of the test as if airlock-coalesce were not installed (``AIRLOCK_DISABLE_PLUGINS``)."""
-    monkeypatch.setenv("AIRLOCK_DISABLE_PLUGINS", "coalesce")
-    airlock.plugins.reload()  # entry points are read again on next use
-    yield
-    monkeypatch.undo()
-    airlock.plugins.reload()
+def without_plugin(airlock_disable_plugins: Callable[..., None]) -> None:
+    """Run the rest of the test as if airlock-coalesce were not installed."""
+    airlock_disable_plugins("coalesce")

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
-import airlock
 from airlock.testing import require_service
 
 
@@ -38,10 +37,6 @@ def redis_list(redis_target: tuple[str, int]) -> Iterator[tuple[Any, str]]:
 
 
 @pytest.fixture
-def without_plugin(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Run the test as if airlock-retry were not installed (``AIRLOCK_DISABLE_PLUGINS``)."""
-    monkeypatch.setenv("AIRLOCK_DISABLE_PLUGINS", "retry")
-    airlock.plugins.reload()  # entry points are read again on next use
-    yield
-    monkeypatch.undo()
-    airlock.plugins.reload()
+def without_plugin(airlock_disable_plugins: Callable[..., None]) -> None:
+    """Run the test as if airlock-retry were not installed."""
+    airlock_disable_plugins("retry")
