@@ -28,6 +28,11 @@ class Option:
         ``"global"`` (``airlock.configure(...)``).
     :param consumed: remove it from ``dispatch_options`` before the backend
         executor sees the intent (the backend would misread it).
+    :param enables: the declaring plugin does nothing unless this option is
+        set away from its default somewhere (globally, on the scope, or on an
+        intent). While none of a plugin's enabling options is, the core skips
+        its ``airlock_before_flush`` and ``airlock_execute`` implementations,
+        so an installed but unused plugin costs nothing.
     """
 
     name: str
@@ -36,6 +41,7 @@ class Option:
     validate: Callable[[Any], Any] = field(default=lambda value: value)
     where: frozenset[str] = WHERE_ALL
     consumed: bool = True
+    enables: bool = False
     plugin: str = ""
 
     def check(self, value: Any, where: str) -> Any:

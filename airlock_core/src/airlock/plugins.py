@@ -59,26 +59,37 @@ class Hooks:
     """Cached callers for the hooks, rebuilt whenever plugins change.
 
     ``execute`` is None when only the core implements ``airlock_execute``,
-    so the dispatch loop calls the executor directly.
+    so the dispatch loop calls the executor directly. ``idle`` is the same
+    without the plugins that declare enabling options (``Option.enables``),
+    for flushes in which none of those options is set; ``gates`` maps those
+    options to their defaults.
     """
 
-    __slots__ = ("enqueue", "before_flush", "execute", "after_flush", "options")
+    __slots__ = ("enqueue", "before_flush", "execute", "after_flush", "options", "gates", "idle")
 
-    def __init__(self, pm: pluggy.PluginManager) -> None:
+    def __init__(self, pm: pluggy.PluginManager, options: OptionRegistry | None = None,
+                 skip: frozenset[str] = frozenset()) -> None:
         from ._hookcall import call_order, positional
 
+        if options is None:
+            declared: list[Option] = []
+            for impl in call_order(pm.hook.airlock_options.get_hookimpls()):
+                for option in impl.function() or ():
+                    declared.append(_with_plugin(option, impl.plugin_name))
+            options = OptionRegistry(declared)
+        self.options = options
         self.enqueue = tuple(self._plain(pm, "airlock_enqueue", ("intent", "scope")))
         self.after_flush = tuple(self._plain(pm, "airlock_after_flush", ("scope", "report")))
         self.before_flush = tuple(
             (impl.plugin_name, positional(impl, ("scope", "intents")))
             for impl in call_order(self._impls(pm, "airlock_before_flush", wrappers=False))
+            if impl.plugin_name not in skip
         )
-        self.execute = self._execute(pm)
-        options: list[Option] = []
-        for impl in call_order(pm.hook.airlock_options.get_hookimpls()):
-            for option in impl.function() or ():
-                options.append(_with_plugin(option, impl.plugin_name))
-        self.options = OptionRegistry(options)
+        self.execute = self._execute(pm, skip)
+        gating = [o for o in options.by_name.values() if o.enables]
+        self.gates = {} if skip else {o.name: o.default for o in gating}
+        gated = frozenset(o.plugin for o in gating)
+        self.idle = Hooks(pm, options, gated) if gated and not skip else self
 
     @staticmethod
     def _impls(pm: pluggy.PluginManager, name: str, wrappers: bool) -> list[pluggy.HookImpl]:
@@ -97,11 +108,11 @@ class Hooks:
 
         return [positional(impl, args) for impl in call_order(self._impls(pm, name, wrappers=False))]
 
-    def _execute(self, pm: pluggy.PluginManager) -> Any:
+    def _execute(self, pm: pluggy.PluginManager, skip: frozenset[str]) -> Any:
         from ._hookcall import call_order, first_result, positional, wrap
 
         args = ("intent", "executor", "scope")
-        impls = call_order(self._impls(pm, "airlock_execute", wrappers=True))
+        impls = [i for i in call_order(self._impls(pm, "airlock_execute", wrappers=True)) if i.plugin_name not in skip]
         plain = [i for i in impls if not i.wrapper]
         if len(impls) == 1 and impls[0].plugin_name == CORE_PLUGIN:
             return None

@@ -340,6 +340,8 @@ class Scope:
         if not intents:
             return intents
         hooks = self._hooks
+        if hooks.gates and not self._plugins_enabled(hooks.gates):
+            hooks = self._hooks = hooks.idle  # installed plugins nobody enabled: skip them
         if (
             self._parent is None
             and self._plain_policy
@@ -373,6 +375,18 @@ class Scope:
             intents = run_before_flush(self, intents, report)
         self._dispatch_all(intents)
         return intents
+
+    def _plugins_enabled(self, gates: dict[str, Any]) -> bool:
+        """True if an enabling option (name: default) is set here: globally or
+        on this scope away from its default, or on any buffered intent."""
+        configured = _config["options"]
+        scoped_options = self._options or {}
+        for name, default in gates.items():
+            if configured.get(name, default) != default or scoped_options.get(name, default) != default:
+                return True
+        if self._has_dispatch_options:
+            return any(item[4] and not gates.keys().isdisjoint(item[4]) for item in self._intents)
+        return False
 
     def _walk_parent_chain_for_approval(self, intents: list[Intent]) -> list[Intent]:
         """Offer ``intents`` to each ancestor, nearest first; return what all let through."""

@@ -49,6 +49,7 @@ def airlock_options() -> Sequence[Option]:
             False,
             "Merge intents with the same key within one flush (True), per intent, scope or globally.",
             validate=boolean,
+            enables=True,
         ),
         airlock.Option(
             "coalesce_keep",

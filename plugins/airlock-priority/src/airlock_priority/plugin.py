@@ -55,6 +55,7 @@ def airlock_options() -> Sequence[Option]:
             "e.g. {8: 'sync'}; intents below every band stay with the scope's executor.",
             validate=_routes_option,
             where=scope_or_global,
+            enables=True,
         ),
         airlock.Option(
             "priority_order",
@@ -62,6 +63,7 @@ def airlock_options() -> Sequence[Option]:
             "Dispatch higher priority first within a flush (stable: FIFO within equal priority).",
             validate=boolean,
             where=scope_or_global,
+            enables=True,
         ),
         airlock.Option(
             "priority_default",

@@ -41,6 +41,7 @@ def airlock_options() -> Sequence[Option]:
             1,
             "Attempts in total for one dispatch, the first included; 1 (the default) never retries.",
             validate=positive_int,
+            enables=True,
         ),
         airlock.Option(
             "retry_backoff",
