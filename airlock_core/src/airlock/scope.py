@@ -10,9 +10,10 @@ final word.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextvars import Token
-from typing import Any, TypeVar
+from types import MappingProxyType
+from typing import Any, ClassVar, TypeVar
 
 from . import _context, _state
 from .config import _config, _default, _plain_config, default_executor
@@ -61,8 +62,9 @@ class Scope:
     hand: ``enter()``, ``exit()``, then ``flush()`` or ``discard()``.
 
     Subclasses customise ``should_flush(error)``,
-    ``before_descendant_flushes(exiting_scope, intents)`` and
-    ``_dispatch_all(intents)``.
+    ``before_descendant_flushes(exiting_scope, intents)``,
+    ``_dispatch_all(intents)`` (with ``_dispatches_immediately()``) and
+    :attr:`option_defaults`.
     """
 
     # Every scope sets these; the rarely-changed state below lives as class
@@ -73,6 +75,10 @@ class Scope:
     _captured_intents: list[Intent] = []  # replaced by a fresh list on first capture
     _has_local_policies = False
     _has_dispatch_options = False
+    #: Option values this scope class uses where neither the scope nor
+    #: ``configure()`` sets one (``DjangoScope``: ``{"fail_fast": False}``).
+    #: They must be valid values of declared options.
+    option_defaults: ClassVar[Mapping[str, Any]] = MappingProxyType({})
 
     def __init__(self, policy: Policy | None = None, executor: Any = None, **options: Any) -> None:
         self._hooks = hooks = _state.hooks or _state.load_hooks()
@@ -162,7 +168,8 @@ class Scope:
     def option(self, name: str, intent: Intent | None = None) -> Any:
         """An option's value for this scope (and intent): the intent's
         ``dispatch_options``, else this scope's, else ``configure()``'s, else
-        the declared default. Raises ``UnknownOptionError`` for undeclared names.
+        the scope class's :attr:`option_defaults`, else the declared default.
+        Raises ``UnknownOptionError`` for undeclared names.
         """
         registry = self._hooks.options
         declared = registry.by_name.get(name)
@@ -176,7 +183,7 @@ class Scope:
                 return opts[name]
         if self._options and name in self._options:
             return self._options[name]
-        return _config["options"].get(name, declared.default)
+        return _config["options"].get(name, self.option_defaults.get(name, declared.default))
 
     # -- lifecycle -------------------------------------------------------------
     def enter(self) -> Scope:
@@ -351,19 +358,9 @@ class Scope:
             and not hooks.after_flush
             and hooks.execute is None
             and self._executor is sync_executor
-            and self._base_dispatch_all
+            and (self._base_dispatch_all or self._dispatches_immediately())
         ):
-            # Nobody but the inlined sync call sees these intents: no Intent
-            # objects, and the report is built only if someone asks for it.
-            self._report = _PLAIN_FLUSH_RUNNING
-            try:
-                for item in intents:
-                    item[0](*item[1], **item[2])
-            except BaseException as exc:
-                self._report = FlushReport(self, "flushed")
-                dispatch(self, intents, self._report, failure=(item, exc))
-            else:
-                self._report = None  # built on demand by the report property
+            self._dispatch_inline(intents)
             return intents
         report = self._report = FlushReport(self, "flushed")
         promote(intents)
@@ -376,14 +373,47 @@ class Scope:
         self._dispatch_all(intents)
         return intents
 
+    def _dispatches_immediately(self) -> bool:
+        """Whether an overridden ``_dispatch_all`` would, right now, just call
+        ``_dispatch`` in this thread.
+
+        Subclasses that defer dispatch (``DjangoScope`` waits for a commit)
+        return True when there is nothing to wait for, so a flush with no
+        plugins, policies or options to apply takes the plain sync path of
+        ``_flush`` (see :meth:`_dispatch_inline`). Default: False.
+        """
+        return False
+
+    def _dispatch_inline(self, intents: list[Intent]) -> None:
+        """The plain sync flush: call each buffered task in order, nothing else.
+
+        Only ``_flush`` calls this, when nobody but the ``sync`` executor
+        would see the intents: no Intent objects are built, and the report is
+        built only if someone asks for it. A failing task resumes the flush in
+        :func:`dispatch`, which records every fate and honours ``fail_fast``.
+        """
+        self._report = _PLAIN_FLUSH_RUNNING
+        try:
+            for item in intents:
+                if item[2]:
+                    item[0](*item[1], **item[2])
+                else:
+                    item[0](*item[1])  # cheaper without an empty ** dict
+        except BaseException as exc:
+            self._report = FlushReport(self, "flushed")
+            dispatch(self, intents, self._report, failure=(item, exc))
+        else:
+            self._report = None  # built on demand by the report property
+
     def _plugins_enabled(self, gates: dict[str, Any]) -> bool:
         """True if an enabling option (name: default) is set here: globally or
         on this scope away from its default, or on any buffered intent."""
         configured = _config["options"]
         scoped_options = self._options or {}
-        for name, default in gates.items():
-            if configured.get(name, default) != default or scoped_options.get(name, default) != default:
-                return True
+        if configured or scoped_options:
+            for name, default in gates.items():
+                if configured.get(name, default) != default or scoped_options.get(name, default) != default:
+                    return True
         if self._has_dispatch_options:
             return any(item[4] and not gates.keys().isdisjoint(item[4]) for item in self._intents)
         return False
@@ -603,6 +633,21 @@ def enqueue(
     whatever the policy's ``on_enqueue`` raises (the intent is then not
     buffered).
     """
+    current = _get_scope()
+    if (
+        current is not None
+        and _dispatch_options is None
+        and _name is None
+        and _origin is None
+        and not _get_in_policy()
+        and not _get_policy_stack()
+        and callable(task)
+        and current._plain_add  # last: a subclass may note something here (DjangoScope)
+    ):
+        # Nothing can observe this intent before flush: buffer a plain tuple,
+        # which becomes an Intent only if something looks (intent.as_intent).
+        current._intents.append((task, args, kwargs, None, None))
+        return
     if _get_in_policy():
         raise PolicyEnqueueError(
             "Cannot call enqueue() from within a policy callback (or an airlock_enqueue hook). "
@@ -613,19 +658,6 @@ def enqueue(
             f"airlock.enqueue() needs a callable or a task object, got {task!r} ({type(task).__name__}). "
             "Pass the function or task object itself, not its result or its name."
         )
-    current = _get_scope()
-    if (
-        current is not None
-        and current._plain_add
-        and _dispatch_options is None
-        and _name is None
-        and _origin is None
-        and not _get_policy_stack()
-    ):
-        # Nothing can observe this intent before flush: buffer a plain tuple,
-        # which becomes an Intent only if something looks (intent.as_intent).
-        current._intents.append((task, args, kwargs, None, None))
-        return
     intent = _new_intent(Intent, (task, args, kwargs, _origin, _dispatch_options, _get_policy_stack(), _name))
     if current is None:
         raise NoScopeError(

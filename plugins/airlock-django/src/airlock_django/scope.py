@@ -6,7 +6,8 @@ How it follows transactions (one database per scope, ``using=``):
   *witness*: a tiny ``on_commit`` callback that only records "committed".
   Django runs it when the outermost transaction commits and silently drops
   it when the transaction, or any savepoint the intent was enqueued in,
-  rolls back. An intent enqueued outside any transaction needs no witness.
+  rolls back. Intents enqueued one after another in the same savepoints
+  share one witness; an intent enqueued outside any transaction needs none.
 * **At flush** (the end of the scope), the intents that passed the policies
   are handed to :meth:`DjangoScope.schedule_dispatch`, which by default is
   ``transaction.on_commit``: at once when no transaction is open, else when
@@ -25,40 +26,39 @@ complete (``scope.report.complete``) once the transaction has ended.
 
 from __future__ import annotations
 
+import logging
 import threading
 import weakref
 from collections.abc import Callable
+from types import MappingProxyType
 from typing import Any
 
 import django
-from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db import DEFAULT_DB_ALIAS
 
 import airlock
-from airlock import Intent, Policy, Scope
+from airlock import AllowAll, Intent, Policy, Scope
+
+from ._connections import thread_connection
+from ._fates import Fates, Witness
 
 __all__ = ["DjangoScope"]
 
 _get_ident = threading.get_ident
 _base_add = Scope._add
-# The core's slot behind ``Scope._plain_add``, which DjangoScope wraps in a property.
-_plain_add_slot = Scope.__dict__["_plain_add"]
-_get_plain_add = _plain_add_slot.__get__
-_set_plain_add = _plain_add_slot.__set__
+
+#: Where Django logs the failures of robust ``on_commit`` callbacks.
+_django_logger = logging.getLogger("django.db.backends.base")
 
 #: ``transaction.on_commit(robust=...)`` exists from Django 5.0 on.
 ROBUST_SUPPORTED = django.VERSION >= (5, 0)
 
 
-class _Witness:
-    """An ``on_commit`` callback that records that its transaction committed."""
-
-    __slots__ = ("committed",)
-
-    def __init__(self) -> None:
-        self.committed = False
-
-    def __call__(self) -> None:
-        self.committed = True
+def _autocommit(connection: Any) -> bool:
+    """``connection.get_autocommit()`` without connecting just to ask."""
+    if connection.connection is None:
+        return bool(connection.settings_dict["AUTOCOMMIT"])
+    return bool(connection.autocommit)
 
 
 class DjangoScope(Scope):
@@ -74,8 +74,8 @@ class DjangoScope(Scope):
         logged by Django and does not stop the other commit callbacks.
         Default True on Django >= 5.0, where it exists; False before.
     :param options: airlock options (``fail_fast`` and those plugins
-        declare). ``fail_fast`` defaults to False here, unless configured
-        globally: each intent is dispatched independently, as separate
+        declare). ``fail_fast`` defaults to False here (:attr:`option_defaults`),
+        unless configured globally: each intent is dispatched independently, as separate
         robust ``on_commit`` callbacks would be, and the failures are raised
         together as :class:`airlock.FlushFailed` after the rest ran.
 
@@ -83,6 +83,14 @@ class DjangoScope(Scope):
     back is never dispatched, while the others of the same scope are. See
     the module documentation for how, and for what the flush report says.
     """
+
+    option_defaults = MappingProxyType({"fail_fast": False})
+    # Set on first use: most scopes see no transaction, and many are empty.
+    _thread = 0  # the thread whose connection _connection is
+    _connection: Any = None
+    _may_append = False  # the core's _plain_add, which the property below wraps
+    _fates: Fates | None = None  # made when an intent is enqueued inside a transaction
+    _witness: Witness | None = None  # the newest intent's witness (None: enqueued outside a transaction)
 
     def __init__(
         self,
@@ -93,8 +101,6 @@ class DjangoScope(Scope):
         robust: bool | None = None,
         **options: Any,
     ) -> None:
-        if "fail_fast" not in options and "fail_fast" not in airlock.get_configuration()["options"]:
-            options["fail_fast"] = False
         super().__init__(policy, executor, **options)
         if robust is None:
             robust = ROBUST_SUPPORTED
@@ -107,55 +113,66 @@ class DjangoScope(Scope):
         self.using: str = using or DEFAULT_DB_ALIAS
         #: Whether dispatch is registered with ``on_commit(robust=True)``.
         self.robust: bool = robust
-        # id(intent) -> (intent, witness); the intent is kept so its id stays unique.
-        self._witnesses: dict[int, tuple[Intent, _Witness]] = {}
-        self._connection_of: tuple[int, Any] = (0, None)
         # The core left its enqueue fast path off because this class overrides
-        # _add; the property below turns it on again outside atomic blocks.
-        _set_plain_add(self, self._plain_policy and not self._hooks.enqueue)
+        # _add; the property below turns it on again.
+        self._may_append = type(self._policy) is AllowAll and not self._hooks.enqueue
 
     @property
     def connection(self) -> Any:
         """This thread's connection to the ``using`` database (Django keeps one per thread)."""
-        thread, connection = self._connection_of
-        if thread != _get_ident():
-            connection = transaction.get_connection(self.using)
-            self._connection_of = (_get_ident(), connection)
-        return connection
+        if self._thread != _get_ident():
+            self._connection = thread_connection(self.using)
+            self._thread = _get_ident()
+        return self._connection
 
     # -- enqueue: remember the transaction state -----------------------------
     @property
     def _plain_add(self) -> bool:
         """Whether ``enqueue()`` may append to the buffer without calling :meth:`_add`.
 
-        The core's fast path, kept where it is exact: only while no atomic
-        block is open on this scope's database, where an intent needs no
-        witness, and only when the core's own conditions hold (plain policy,
-        no ``airlock_enqueue`` hook, scope not finished).
+        True when the core's own conditions hold (plain policy, no
+        ``airlock_enqueue`` hook, scope not finished). The core asks right
+        before it appends, so this also notes the transaction state the
+        intent is enqueued in.
         """
-        if not _get_plain_add(self):
+        if self._may_append and self._thread == _get_ident():
+            # The common cases, inlined (this runs per intent): no transaction
+            # then and now, or still the same savepoints as the newest witness.
+            connection = self._connection
+            witness = self._witness
+            if witness is None:
+                if not connection.in_atomic_block:
+                    return True
+            elif connection.in_atomic_block:
+                pending = connection.run_on_commit
+                if pending and pending[-1][1] is witness and connection.savepoint_ids == witness.savepoints:
+                    return True
+        if not self._may_append:
             return False
-        thread, connection = self._connection_of  # self.connection, inlined: this runs per intent
-        if thread != _get_ident():
-            connection = self.connection
-        return not connection.in_atomic_block
+        connection = self.connection
+        if connection.in_atomic_block or self._witness is not None:
+            self._note_transaction_state(connection)
+        return True
 
     @_plain_add.setter
     def _plain_add(self, value: bool) -> None:
-        _set_plain_add(self, value)
+        self._may_append = value
 
     def _add(self, intent: Intent) -> None:
+        connection = self.connection
+        if connection.in_atomic_block or self._witness is not None:
+            self._note_transaction_state(connection)
         _base_add(self, intent)
-        thread, connection = self._connection_of  # self.connection, inlined: this runs per intent
-        if thread != _get_ident():
-            connection = self.connection
-        if connection.in_atomic_block:
-            self._witness(connection, intent)
 
-    def _witness(self, connection: Any, intent: Intent) -> None:
-        witness = _Witness()
-        connection.on_commit(witness)
-        self._witnesses[id(intent)] = (intent, witness)
+    def _note_transaction_state(self, connection: Any) -> None:
+        """Record the transaction state the next buffered intent is enqueued in."""
+        self._witness = self._fates_made().note(connection, len(self._intents))
+
+    def _fates_made(self) -> Fates:
+        """The scope's :class:`Fates`, made now if no intent needed one yet."""
+        if self._fates is None:
+            self._fates = Fates()
+        return self._fates
 
     def before_descendant_flushes(self, exiting_scope: Scope, intents: list[Intent]) -> list[Intent]:
         """Capture everything (the default), keeping each intent's transaction state.
@@ -166,17 +183,12 @@ class DjangoScope(Scope):
         enqueued when the code nests ``with`` blocks normally). Subclasses
         that override this should call it for the intents they capture.
         """
-        theirs = exiting_scope._witnesses if isinstance(exiting_scope, DjangoScope) else None
-        if theirs is not None:
-            for intent in intents:
-                entry = theirs.get(id(intent))
-                if entry is not None:
-                    self._witnesses[id(intent)] = entry
+        fates = self._fates_made()
+        if isinstance(exiting_scope, DjangoScope):
+            theirs = exiting_scope._fates
+            fates.capture(intents, theirs.of(exiting_scope._intents) if theirs is not None else None)
         else:
-            connection = self.connection
-            if connection.in_atomic_block:
-                for intent in intents:
-                    self._witness(connection, intent)
+            fates.capture(intents, fates.witness_now(self.connection))
         return []
 
     # -- flush: dispatch when the transaction commits --------------------------
@@ -192,6 +204,29 @@ class DjangoScope(Scope):
         else:
             self.connection.on_commit(callback)
 
+    def _dispatches_immediately(self) -> bool:
+        """True when the dispatch would run at once with nothing to filter: no
+        transaction open, autocommit on, default timing, and nothing buffered
+        was rolled back. The core may then call the tasks inline."""
+        cls = type(self)
+        if cls.schedule_dispatch is not _schedule_dispatch or cls._dispatch_all is not _dispatch_all:
+            return False  # a subclass changed the timing: let it decide
+        connection = self.connection
+        if connection.in_atomic_block or not _autocommit(connection):
+            return False
+        return self._fates is None or self._fates.all_committed()
+
+    def _dispatch_inline(self, intents: list[Intent]) -> None:
+        """The core's inline dispatch; with ``robust``, a failure is logged as
+        Django's robust ``on_commit`` logs it, not raised."""
+        if not self.robust:
+            super()._dispatch_inline(intents)
+            return
+        try:
+            super()._dispatch_inline(intents)
+        except Exception as exc:
+            _django_logger.error("Error calling DjangoScope dispatch in on_commit() (%s).", exc, exc_info=True)
+
     def _dispatch_all(self, intents: list[Intent]) -> None:
         pending = _PendingFlush(self, intents)
         if self.connection.in_atomic_block:
@@ -200,20 +235,14 @@ class DjangoScope(Scope):
 
     def _dispatch_committed(self, intents: list[Intent]) -> None:
         """Dispatch the intents whose transaction committed; report the others discarded."""
-        witnesses = self._witnesses
-        if witnesses:
-            survivors, rolled_back = [], []
-            for intent in intents:
-                entry = witnesses.get(id(intent))
-                (survivors if entry is None or entry[1].committed else rolled_back).append(intent)
-            witnesses.clear()
-            self._discarded_by_rollback(rolled_back)
-            intents = survivors
+        rolled_back = self._fates.rolled_back(self._intents) if self._fates is not None else None
+        if rolled_back:
+            self._discarded_by_rollback([i for i in intents if id(i) in rolled_back])
+            intents = [i for i in intents if id(i) not in rolled_back]
         self._dispatch(intents)
 
     def _dropped_by_django(self, intents: list[Intent]) -> None:
         """Django dropped the dispatch callback: report the whole flush discarded."""
-        self._witnesses.clear()
         self._discarded_by_rollback(intents)
         self._dispatch([])
 
@@ -221,6 +250,10 @@ class DjangoScope(Scope):
         report = self._report
         assert report is not None, "a flush with intents always has a report"
         report.discarded.extend(intents)
+
+
+_schedule_dispatch = DjangoScope.schedule_dispatch
+_dispatch_all = DjangoScope._dispatch_all
 
 
 class _PendingFlush:
