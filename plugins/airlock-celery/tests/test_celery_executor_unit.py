@@ -70,9 +70,16 @@ def test_a_flush_without_celery_app_publishes_each_intent_in_order() -> None:
 
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5, True, "10"])
-def test_chunk_size_must_be_a_positive_integer(bad: Any) -> None:
-    with pytest.raises(ValueError, match="chunk_size"):
-        CeleryExecutor(chunk_size=bad)
+@pytest.mark.parametrize("option", ["chunk_size", "first_chunk_size"])
+def test_chunk_sizes_must_be_positive_integers(option: str, bad: Any) -> None:
+    with pytest.raises(ValueError, match=rf"CeleryExecutor\({option}=\.\.\.\) must be an integer >= 1"):
+        CeleryExecutor(**{option: bad})
+
+
+def test_the_first_chunk_defaults_to_one_publish_and_is_capped_at_chunk_size() -> None:
+    assert (celery_executor.first_chunk_size, celery_executor.chunk_size) == (1, 100)
+    assert CeleryExecutor(chunk_size=4, first_chunk_size=50).first_chunk_size == 4
+    assert repr(CeleryExecutor(chunk_size=8, first_chunk_size=2)) == "CeleryExecutor(chunk_size=8, first_chunk_size=2)"
 
 
 def test_selected_by_name_and_importable_at_the_compatible_paths() -> None:

@@ -10,6 +10,6 @@ The integration for code that still calls ``.delay()`` directly lives in
 ``install_global_intercept``), imported only when used.
 """
 
-from .executor import DEFAULT_CHUNK_SIZE, CeleryExecutor, celery_executor
+from .executor import DEFAULT_CHUNK_SIZE, DEFAULT_FIRST_CHUNK_SIZE, CeleryExecutor, celery_executor
 
-__all__ = ["CeleryExecutor", "celery_executor", "DEFAULT_CHUNK_SIZE"]
+__all__ = ["CeleryExecutor", "celery_executor", "DEFAULT_CHUNK_SIZE", "DEFAULT_FIRST_CHUNK_SIZE"]

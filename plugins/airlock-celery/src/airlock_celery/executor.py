@@ -7,9 +7,12 @@ Outside a flush (an intent dispatched on its own) the executor calls
 Inside a flush (the core enters :meth:`CeleryExecutor.flush_context` around
 the dispatch loop) the first Celery task opens one producer from its app's
 pool and, where the transport supports it (kombu's ``Producer.batch``, e.g.
-Redis), buffers publishes and writes them in chunks of ``chunk_size`` in one
-round trip each. Chunks are bounded so that the first tasks reach the broker
-(and a worker can start on them) while the rest are still being prepared.
+Redis), buffers publishes and writes them in chunks, one round trip each.
+The chunks ramp up: the first holds ``first_chunk_size`` publishes (1 by
+default), each next one twice as many as the one before, up to
+``chunk_size``. The first task thus reaches the broker (and a worker can
+start on it) as soon as it is prepared, as in a plain ``apply_async`` loop,
+while the bulk of the flush still goes in large chunks.
 
 Delivery accounting: an intent counts as *delivered* once the write of its
 chunk succeeded. When a chunk write fails, the exception propagates from the
@@ -33,10 +36,12 @@ from ._passthrough import publishing
 if TYPE_CHECKING:
     from airlock import FlushReport, Intent
 
-__all__ = ["CeleryExecutor", "celery_executor", "DEFAULT_CHUNK_SIZE"]
+__all__ = ["CeleryExecutor", "celery_executor", "DEFAULT_CHUNK_SIZE", "DEFAULT_FIRST_CHUNK_SIZE"]
 
-#: Publishes buffered before one round trip to the broker.
+#: Publishes buffered before one round trip to the broker, once the ramp reached it.
 DEFAULT_CHUNK_SIZE = 100
+#: Publishes in a flush's first chunk; each next chunk doubles, up to ``chunk_size``.
+DEFAULT_FIRST_CHUNK_SIZE = 1
 
 # kombu's batch auto-flushes after ``max_size`` transport operations (one
 # message may take several); the executor flushes by message count itself,
@@ -67,12 +72,15 @@ def publish(task: Any, args: tuple[Any, ...], kwargs: dict[str, Any], options: M
 class CeleryExecutor:
     """The ``celery`` executor: ``apply_async`` per intent, one producer per flush.
 
-    :param chunk_size: how many publishes are buffered before they are
-        written to the broker in one round trip (transports that support
-        batching only; others publish each message at once over the shared
-        producer). Smaller chunks get the first task to a worker sooner;
-        larger ones save round trips. The default, 100, reaches the batching
-        throughput while the first chunk is on the broker within milliseconds.
+    :param chunk_size: the most publishes buffered before they are written
+        to the broker in one round trip (transports that support batching
+        only; others publish each message at once over the shared
+        producer). The default, 100, reaches the batching throughput.
+    :param first_chunk_size: the size of a flush's first chunk; each later
+        chunk doubles the one before, up to ``chunk_size`` (a larger value
+        is capped at ``chunk_size``; equal to it, every chunk is full size).
+        The default, 1, writes the first task as soon as it is prepared, so
+        a worker starts on it while the rest of the flush is being prepared.
 
     Tasks of a second Celery app in the same flush, and intents whose
     ``dispatch_options`` bring their own ``producer``, are published on
@@ -93,10 +101,14 @@ class CeleryExecutor:
     it as in ``apply_async``.
     """
 
-    def __init__(self, *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:
-        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-            raise ValueError(f"CeleryExecutor(chunk_size=...) must be an integer >= 1, got {chunk_size!r}")
+    def __init__(
+        self, *, chunk_size: int = DEFAULT_CHUNK_SIZE, first_chunk_size: int = DEFAULT_FIRST_CHUNK_SIZE
+    ) -> None:
+        for name, value in (("chunk_size", chunk_size), ("first_chunk_size", first_chunk_size)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"CeleryExecutor({name}=...) must be an integer >= 1, got {value!r}")
         self.chunk_size = chunk_size
+        self.first_chunk_size = min(first_chunk_size, chunk_size)
         self._flush: ContextVar[_Flush | None] = ContextVar(f"airlock_celery_flush_{id(self)}", default=None)
 
     def __call__(self, intent: Intent) -> Any:
@@ -118,7 +130,7 @@ class CeleryExecutor:
         When the flush stops on an error, what was accepted before it is
         still written, as a plain loop of ``apply_async`` would have done.
         """
-        flush = _Flush(self.chunk_size)
+        flush = _Flush(self.first_chunk_size, self.chunk_size)
         token = self._flush.set(flush)
         try:
             yield
@@ -138,15 +150,16 @@ class CeleryExecutor:
             flush.close()
 
     def __repr__(self) -> str:
-        return f"CeleryExecutor(chunk_size={self.chunk_size})"
+        return f"CeleryExecutor(chunk_size={self.chunk_size}, first_chunk_size={self.first_chunk_size})"
 
 
 class _Flush:
     """One flush's producer, open batch and the intents buffered in it."""
 
-    __slots__ = ("chunk_size", "app", "producer", "router", "batch", "stack", "pending", "delivered")
+    __slots__ = ("limit", "chunk_size", "app", "producer", "router", "batch", "stack", "pending", "delivered")
 
-    def __init__(self, chunk_size: int) -> None:
+    def __init__(self, first_chunk_size: int, chunk_size: int) -> None:
+        self.limit = first_chunk_size  # size of the chunk being filled; doubles after each write
         self.chunk_size = chunk_size
         self.app: Any = None
         self.producer: Any = None
@@ -181,7 +194,7 @@ class _Flush:
             self.delivered += 1
             return result
         self.pending.append(intent)
-        if len(self.pending) >= self.chunk_size:
+        if len(self.pending) >= self.limit:
             self.deliver(intent)
         return result
 
@@ -214,6 +227,7 @@ class _Flush:
         if not self.pending:
             return
         chunk, self.pending = self.pending, []
+        self.limit = min(2 * self.limit, self.chunk_size)
         try:
             self.batch.flush()
         except BaseException as exc:
