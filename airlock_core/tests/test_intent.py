@@ -296,6 +296,16 @@ class TestPromote:
         assert items[1] is named
         assert items == [Intent(send_email, (1,)), named, Intent(send_email, (3,))]
 
+    @pytest.mark.parametrize("size", [1, 31, 32, 100])
+    def test_short_and_long_lists_alike(self, size: int) -> None:
+        items = [plain(n) for n in range(size)]
+        promote(items)
+        assert items == [Intent(send_email, (n,)) for n in range(size)]
+        assert all(type(i) is Intent for i in items)
+        mixed = [*(plain(n) for n in range(size)), Intent(send_email, (size,))]
+        promote(mixed)
+        assert mixed == [Intent(send_email, (n,)) for n in range(size + 1)]
+
     def test_a_list_of_intents_is_left_alone(self) -> None:
         intents = [Intent(send_email, (1,))]
         before = list(intents)

@@ -160,14 +160,20 @@ def _from_plain(item: tuple[Any, ...]) -> Intent:
     return _new_tuple(Intent, item + _PLAIN_TAIL)
 
 
+#: From this length on, a list of plain tuples only is promoted without a Python-level
+#: loop (measured: below it, setting up the iterators costs more than the loop).
+_BULK = 32
+
+
 def promote(items: list[Any]) -> list[Intent]:
     """Turn every buffered plain tuple in ``items`` into an Intent, in place; returns ``items``."""
-    kinds = set(map(type, items))
-    if tuple not in kinds:
-        return items
-    if len(kinds) == 1:  # all plain, the bulk case: built without a Python-level loop
-        items[:] = map(_new_tuple, repeat(Intent), map(add, items, repeat(_PLAIN_TAIL)))
-        return items
+    if len(items) >= _BULK:
+        kinds = set(map(type, items))
+        if tuple not in kinds:
+            return items
+        if len(kinds) == 1:  # a bulk loop's buffer: all plain
+            items[:] = map(_new_tuple, repeat(Intent), map(add, items, repeat(_PLAIN_TAIL)))
+            return items
     for index, item in enumerate(items):
         if type(item) is tuple:
             items[index] = _from_plain(item)

@@ -253,3 +253,22 @@ def test_the_flush_builds_an_intent_for_each_kept_one_only() -> None:
     assert [p for p, item in enumerate(items) if type(item) is airlock.Intent] == [0, 1, 2]
     assert report.summary() == "flushed: 27 merged"
     assert [type(item) for item in items] == [airlock.Intent] * 30  # reading the merges built the rest
+
+
+def test_keyword_arguments_decide_when_arguments_are_equal() -> None:
+    class Ambiguous:
+        __hash__ = None  # type: ignore[assignment]
+
+        def __eq__(self, other: object) -> bool:
+            raise ValueError("truth value is ambiguous")
+
+    intents = [
+        airlock.Intent(notify, (1,), {"ids": [1, 2], "kind": "a"}),
+        airlock.Intent(notify, (1,), {"kind": "a", "ids": [1, 2]}),  # equal: merged
+        airlock.Intent(notify, (1,), {"ids": [1, 2], "kind": "b"}),
+        airlock.Intent(notify, (1,), {"x": Ambiguous()}),
+        airlock.Intent(notify, (1,), {"x": Ambiguous()}),  # cannot be compared: kept
+        airlock.Intent(notify, (1,), {"ids": [1, 2], "kind": "b"}),  # merged
+    ]
+    assert group(intents) == ([0, 2, 3, 4], [0, 0, 2, 3, 4, 2])
+    assert group(intents, keep="last") == ([1, 3, 4, 5], [1, 1, 5, 3, 4, 5])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from itertools import compress
-from operator import countOf, itemgetter, ne
+from operator import countOf, eq, itemgetter, ne
 from typing import TYPE_CHECKING, Any
 
 from ._keys import Groups, KeyFunction, default_key
@@ -91,7 +91,7 @@ def _group(
     if enabled is None:
         if has_options is None:
             has_options = any(map(_OPTIONS, ordered))
-        kept, into = _group_all(ordered, positions, key, has_options)
+        kept, into = _group_all(items, ordered, positions, key, has_options)
     else:
         kept, into = _group_enabled(ordered, positions, key, enabled)
     if keep == "last":
@@ -100,28 +100,48 @@ def _group(
     return kept, into
 
 
-def _group_all(ordered: Sequence[Any], positions: range, key: KeyFunction, has_options: bool) -> Grouping:
+def _group_all(
+    items: Sequence[Any], ordered: Sequence[Any], positions: range, key: KeyFunction, has_options: bool
+) -> Grouping:
     """Every intent takes part: group in C-level loops while keys are hashable.
 
-    In the bulk case (the default key; no keyword arguments or dispatch
-    options) no Python code runs per intent: keys come from ``itemgetter``
-    (the arguments alone when every intent has the same task, as in a bulk
-    loop), ``dict.setdefault`` maps each key to its group's first position,
-    and the dict's values are the kept positions in order.
+    With the default key and no dispatch options (a bulk loop), no Python
+    code runs per intent: intents are grouped by arguments (and task, unless
+    all share one) read with ``itemgetter``, ``dict.setdefault`` maps each to
+    its group's first position, the dict's values are the kept positions in
+    order; then each intent's keyword arguments are compared with its
+    group's first's (``dict ==``), which is what ``default_key`` compares.
+    Only if one differs do the full keys decide.
     """
     if not ordered:
         return [], []
-    keys: Iterable[Any]
-    if key is default_key and not has_options and not any(map(_KWARGS, ordered)):
-        same_task = countOf(map(_TASK, ordered), ordered[0][0]) == len(ordered)
-        keys = map(_ARGS, ordered) if same_task else map(_TASK_AND_ARGS, ordered)
-    else:
-        keys = list(map(key, ordered))  # computed once, even if the fallback below runs
+    if key is not default_key or has_options:
+        return _group_by_keys(list(map(key, ordered)), positions)
+    same_task = countOf(map(_TASK, ordered), ordered[0][0]) == len(ordered)
+    first: dict[Any, int] = {}
+    try:
+        into = list(map(first.setdefault, map(_ARGS if same_task else _TASK_AND_ARGS, ordered), positions))
+    except TypeError:  # an unhashable argument
+        return _group_by_keys(list(map(key, ordered)), positions)
+    if any(map(_KWARGS, ordered)) and not _same_kwargs(ordered, map(items.__getitem__, into)):
+        return _group_by_keys(list(map(key, ordered)), positions)  # same arguments, other keyword arguments
+    return list(first.values()), into
+
+
+def _same_kwargs(intents: Iterable[Any], firsts: Iterable[Any]) -> bool:
+    """True if every intent's keyword arguments equal those of the intent paired with it."""
+    try:
+        return all(map(eq, map(_KWARGS, intents), map(_KWARGS, firsts)))
+    except Exception:  # a comparison that raises (numpy arrays): let the keys decide
+        return False
+
+
+def _group_by_keys(keys: list[Any], positions: range) -> Grouping:
+    """Group ``positions`` by precomputed ``keys``: in a dict while they are hashable."""
     first: dict[Any, int] = {}
     try:
         into = list(map(first.setdefault, keys, positions))
     except TypeError:  # an unhashable key: group by equality instead
-        keys = keys if isinstance(keys, list) else map(_TASK_AND_ARGS, ordered)
         return _group_keyed(keys, positions)
     return list(first.values()), into
 
