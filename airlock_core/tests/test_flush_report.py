@@ -241,6 +241,41 @@ class TestFates:
         assert [(f.status, f.detail) for f in s.report.fates() if f.status == "merged"] == [("merged", a)]
 
 
+class TestMergedByPosition:
+    """``record_merged_at``: merges recorded by position, paired up when first read."""
+
+    @staticmethod
+    def report_and_buffer(*names: str) -> tuple[FlushReport, list[Any]]:
+        with airlock.scope(executor=lambda intent: None) as s:
+            pass
+        return FlushReport(s, "flushed"), [(step, (name,), {}, None, None) for name in names]
+
+    def test_pairs_in_position_order_keeping_recording_order_with_record_merged(self) -> None:
+        report, items = self.report_and_buffer("a", "b", "a", "b", "c")
+        x, y = Intent(step, ("x",)), Intent(step, ("y",))
+        report.record_merged(x, y)
+        report.record_merged_at(items, [0, 1, 4], [0, 1, 0, 1, 4])
+        assert [type(i) for i in items] == [tuple] * 5  # nothing built until read
+        assert report.summary() == "flushed: 3 merged"
+        assert [(i.args[0], into.args[0]) for i, into in report.merged] == [("x", "y"), ("a", "a"), ("b", "b")]
+        assert report.merged[1] == (items[2], items[0]) and report.merged[1][1] is items[0]
+        report.record_merged(y, x)
+        assert report.merged[-1] == (y, x)
+
+    def test_fate_of_a_merged_intent_names_the_one_it_was_merged_into(self) -> None:
+        report, items = self.report_and_buffer("a", "a")
+        report.record_merged_at(items, [0], [0, 0])
+        report.record_merged_at(items, [0, 1], [0, 1])  # nothing merged: nothing recorded
+        fate = report.fate_of(report.merged[0][0])
+        assert fate is not None and fate.status == "merged" and fate.detail is items[0]
+        assert len(report.merged) == 1
+
+    def test_positions_must_cover_every_intent(self) -> None:
+        report, items = self.report_and_buffer("a", "a")
+        with pytest.raises(ValueError, match="1 positions for 2 intents"):
+            report.record_merged_at(items, [0], [0])
+
+
 class Batching:
     """A fake batching executor: accepts intents inside ``flush_context``, "publishes" them on exit.
 

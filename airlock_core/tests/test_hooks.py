@@ -10,6 +10,7 @@ import pytest
 
 import airlock
 from airlock import FlushReport, Intent, Scope
+from airlock.intent import Buffered
 
 
 def step(label: str) -> None:
@@ -328,6 +329,123 @@ class TestBeforeFlushHook:
         with airlock.scope(airlock.DropAll()):
             airlock.enqueue(step, "dropped")
         assert called == []
+
+
+class TestBufferedBeforeFlush:
+    """Implementations that ask for ``buffered`` instead of ``intents``.
+
+    Some tests call ``run_before_flush`` with what ``enqueue()`` buffers
+    (plain tuples), as a flush hands it over when nothing else looked first.
+    """
+
+    @staticmethod
+    def buffer(*names: str) -> list[Any]:
+        return [(step, (name,), {}, None, None) for name in names]
+
+    def test_builds_only_the_intents_it_keeps_and_merges_are_paired_when_read(self, airlock_plugin) -> None:  # type: ignore[no-untyped-def]
+        from airlock.dispatch import run_before_flush
+
+        class KeepEven:
+            @airlock.hookimpl
+            def airlock_before_flush(self, buffered: Buffered) -> list[Intent]:
+                kept = range(0, len(buffered), 2)
+                report.record_merged_at(buffered, kept, [p - p % 2 for p in range(len(buffered))])
+                return buffered.at(kept)
+
+        airlock_plugin(KeepEven(), "keep-even")
+        scope = airlock.scope(executor=lambda intent: None)
+        report = FlushReport(scope, "flushed")
+        items = self.buffer("a", "b", "c", "d")
+        result = run_before_flush(scope, items, report)
+        assert labels(result) == ["a", "c"] and result[0] is items[0] and result[1] is items[2]
+        assert [type(i) for i in items] == [Intent, tuple, Intent, tuple]  # the merged ones were not built
+        assert report.removed == []
+        assert [(i.args[0], into.args[0]) for i, into in report.merged] == [("b", "a"), ("d", "c")]
+        assert report.merged[0][0] is items[1] and report.merged[0][1] is result[0]
+
+    def test_left_out_and_unrecorded_is_removed_by_the_plugin(self, airlock_plugin, recording_executor) -> None:  # type: ignore[no-untyped-def]
+        from airlock.dispatch import run_before_flush
+
+        class KeepFirst:
+            @airlock.hookimpl
+            def airlock_before_flush(self, buffered: Buffered) -> list[Intent]:
+                return buffered.at([0])
+
+        airlock_plugin(KeepFirst(), "keep-first")
+        with airlock.scope(executor=recording_executor) as s:
+            for label in "abc":
+                airlock.enqueue(step, label)
+        assert labels(recording_executor.intents) == ["a"]
+        assert [(i.args[0], plugin) for i, plugin in s.report.removed] == [("b", "keep-first"), ("c", "keep-first")]
+        assert s.report.removed[0][0] is s.intents[1]
+        items = self.buffer("a", "b")
+        report = FlushReport(s, "flushed")
+        run_before_flush(s, items, report)
+        assert [(i, plugin) for i, plugin in report.removed] == [(items[1], "keep-first")]
+
+    def test_intents_taken_elsewhere_or_by_iterating_are_accounted_for(self, airlock_plugin) -> None:  # type: ignore[no-untyped-def]
+        from airlock.dispatch import run_before_flush
+
+        mode = ["iterate"]
+
+        class KeepNamed:
+            @airlock.hookimpl
+            def airlock_before_flush(self, buffered: Buffered) -> list[Intent]:
+                if mode[0] == "iterate":
+                    return [i for i in buffered if i.args[0] == "b"]
+                return [i for i in buffered.items if type(i) is Intent]  # read without taking
+
+        airlock_plugin(KeepNamed(), "keep-named")
+        scope = airlock.scope(executor=lambda intent: None)
+        for mode[0] in ("iterate", "read"):
+            named = Intent(step, ("b",), _explicit_name="b")
+            items = [*self.buffer("a"), named, *self.buffer("c")]
+            report = FlushReport(scope, "flushed")
+            assert run_before_flush(scope, items, report) == [named]
+            assert [(i.args[0], plugin) for i, plugin in report.removed] == [("a", "keep-named"), ("c", "keep-named")]
+            assert report.removed[0][0] is items[0]
+
+    def test_returning_buffered_items_that_are_not_intents_is_a_type_error(self, airlock_plugin) -> None:  # type: ignore[no-untyped-def]
+        from airlock.dispatch import run_before_flush
+
+        class Raw:
+            @airlock.hookimpl
+            def airlock_before_flush(self, buffered: Buffered) -> list[Any]:
+                return buffered.items[:1]
+
+        airlock_plugin(Raw(), "raw-items")
+        scope = airlock.scope(executor=lambda intent: None)
+        with pytest.raises(TypeError, match=r"raw-items.*not Intents"):
+            run_before_flush(scope, self.buffer("a", "b"), FlushReport(scope, "flushed"))
+
+    def test_a_hook_asking_for_intents_gets_intents_and_chains_after_a_buffered_one(
+        self, airlock_plugin, recording_executor
+    ) -> None:  # type: ignore[no-untyped-def]
+        from airlock.dispatch import run_before_flush
+
+        received: list[list[type]] = []
+
+        class DropSecond:
+            @airlock.hookimpl(tryfirst=True)
+            def airlock_before_flush(self, buffered: Buffered) -> list[Intent]:
+                return buffered.at([p for p in range(len(buffered)) if p != 1])
+
+        class Reverse:
+            @airlock.hookimpl
+            def airlock_before_flush(self, intents: list[Intent]) -> list[Intent]:
+                received.append([type(i) for i in intents])
+                return intents[::-1]
+
+        airlock_plugin(Reverse(), "reverse")
+        airlock_plugin(DropSecond(), "drop-second")
+        with airlock.scope(executor=recording_executor) as s:
+            for label in "abc":
+                airlock.enqueue(step, label)
+        assert labels(recording_executor.intents) == ["c", "a"]
+        assert [i.args[0] for i, _ in s.report.removed] == ["b"]
+        result = run_before_flush(s, self.buffer("x", "y", "z"), FlushReport(s, "flushed"))
+        assert labels(result) == ["z", "x"]
+        assert received == [[Intent, Intent], [Intent, Intent]]
 
 
 class TestExecuteHook:

@@ -10,6 +10,7 @@ import pytest
 
 import airlock
 from airlock import Intent
+from airlock.intent import Buffered, promote
 
 
 def send_email(user_id: int, to: str = "") -> None:
@@ -273,3 +274,64 @@ class TestLocalPolicies:
 
     def test_no_local_policies_passes(self) -> None:
         assert Intent(task=send_email, args=(), kwargs={}).passes_local_policies() is True
+
+
+def plain(n: int) -> tuple[object, ...]:
+    """What ``enqueue()``'s fast path buffers for ``send_email(n)``."""
+    return (send_email, (n,), {}, None, None)
+
+
+class TestPromote:
+    def test_every_plain_tuple_becomes_the_equal_intent_in_place(self) -> None:
+        items = [plain(1), plain(2)]
+        same_list = promote(items)
+        assert same_list is items
+        assert [type(i) for i in items] == [Intent, Intent]
+        assert items == [Intent(send_email, (1,)), Intent(send_email, (2,))]
+
+    def test_a_mixed_list_keeps_its_intents_and_promotes_the_rest(self) -> None:
+        named = Intent(send_email, (2,), _explicit_name="named")
+        items = [plain(1), named, plain(3)]
+        promote(items)
+        assert items[1] is named
+        assert items == [Intent(send_email, (1,)), named, Intent(send_email, (3,))]
+
+    @pytest.mark.parametrize("size", [1, 31, 32, 100])
+    def test_short_and_long_lists_alike(self, size: int) -> None:
+        items = [plain(n) for n in range(size)]
+        promote(items)
+        assert items == [Intent(send_email, (n,)) for n in range(size)]
+        assert all(type(i) is Intent for i in items)
+        mixed = [*(plain(n) for n in range(size)), Intent(send_email, (size,))]
+        promote(mixed)
+        assert mixed == [Intent(send_email, (n,)) for n in range(size + 1)]
+
+    def test_a_list_of_intents_is_left_alone(self) -> None:
+        intents = [Intent(send_email, (1,))]
+        before = list(intents)
+        promote(intents)
+        assert intents[0] is before[0]
+
+
+class TestBuffered:
+    def test_builds_only_the_intents_taken_in_place_once(self) -> None:
+        items = [plain(n) for n in range(5)]
+        buffered = Buffered(items)
+        kept = buffered.at([3, 1])
+        assert kept == [Intent(send_email, (3,)), Intent(send_email, (1,))]
+        assert [type(i) for i in items] == [tuple, Intent, tuple, Intent, tuple]
+        assert kept[0] is items[3] and buffered[3] is kept[0] and buffered.at([1])[0] is kept[1]
+
+    def test_indexes_and_slices_like_a_list_of_intents(self) -> None:
+        buffered = Buffered([plain(n) for n in range(4)])
+        assert len(buffered) == 4
+        assert buffered[-1] == Intent(send_email, (3,))
+        assert buffered[1:3] == [Intent(send_email, (1,)), Intent(send_email, (2,))]
+        with pytest.raises(IndexError):
+            buffered[4]
+
+    def test_iterating_builds_every_intent(self) -> None:
+        items = [plain(1), plain(2)]
+        assert [i.args for i in Buffered(items)] == [(1,), (2,)]
+        assert all(type(i) is Intent for i in items)
+        assert list(reversed(Buffered(items))) == items[::-1]

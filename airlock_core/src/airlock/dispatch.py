@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import FlushFailed
 from .executors import resolve_executor
 from .executors.sync import sync_executor
-from .intent import Intent, as_intent, promote
+from .intent import Buffered, Intent, as_intent, promote
 
 if TYPE_CHECKING:
     from .report import FlushReport
@@ -241,10 +241,20 @@ def _attach(exc: BaseException, report: FlushReport) -> None:
 
 
 def run_before_flush(scope: Scope, intents: list[Intent], report: FlushReport) -> list[Intent]:
-    """Chain the ``airlock_before_flush`` implementations; record what they leave out."""
-    for plugin, hook in scope._hooks.before_flush:
-        merged_before, replaced_before = len(report.merged), len(report._replaced)
-        result = hook(scope, intents)
+    """Chain the ``airlock_before_flush`` implementations; record what they leave out.
+
+    ``intents`` may still hold buffered plain tuples (see ``intent.as_intent``):
+    they become Intents, in place, before an implementation that asks for
+    ``intents``; one that asks only for ``buffered`` gets a :class:`Buffered`
+    view and builds just the Intents it keeps. Returns Intents only.
+    """
+    distinct = True  # no object twice in ``intents``: the scope's list never has
+    for plugin, hook, wants_intents in scope._hooks.before_flush:
+        if wants_intents:
+            promote(intents)
+        buffered = Buffered(intents)
+        merged_before, replaced_before = report._merged_count(), len(report._replaced)
+        result = hook(scope, intents, buffered)
         if result is None:
             continue
         if not isinstance(result, list):
@@ -252,16 +262,44 @@ def run_before_flush(scope: Scope, intents: list[Intent], report: FlushReport) -
                 f"airlock plugin {plugin!r}: airlock_before_flush must return a list of intents or None, "
                 f"got {type(result).__name__}"
             )
-        kept = {id(i) for i in result}
-        lost = [i for i in intents if id(i) not in kept]
-        recorded = len(report.merged) - merged_before + len(report._replaced) - replaced_before
-        if lost and len(lost) != recorded:
+        if tuple in set(map(type, result)):
+            raise TypeError(
+                f"airlock plugin {plugin!r}: airlock_before_flush returned buffered items, not Intents; "
+                "take Intents from buffered (buffered[i], buffered.at(positions))"
+            )
+        recorded = report._merged_count() - merged_before + len(report._replaced) - replaced_before
+        returned = set(map(id, result))
+        left_out = _left_out_count(buffered, returned) if distinct else None
+        lost = None
+        if left_out is None:
+            lost = [i for i in promote(intents) if id(i) not in returned]
+            left_out = len(lost)
+        if left_out and left_out != recorded:
             # The plugin recorded fewer fates than it dropped intents: find the unrecorded ones.
+            if lost is None:
+                lost = [i for i in promote(intents) if id(i) not in returned]
             accounted = {id(i) for i, _ in report.merged[merged_before:]}
             accounted.update(report._replaced)
             report.removed.extend((i, plugin) for i in lost if id(i) not in accounted)
         intents = result
-    return intents
+        distinct = len(returned) == len(result)
+    return promote(intents)
+
+
+def _left_out_count(buffered: Buffered, returned: set[int]) -> int | None:
+    """How many of ``buffered``'s (distinct) items are not among the ``returned`` ids,
+    or None when only a pass over every item can tell.
+
+    Cheap when the implementation took every Intent it returned from
+    ``buffered`` by position: an item it was never handed cannot be returned.
+    """
+    taken = buffered._taken
+    if taken is None:
+        return None  # it iterated: every item is an Intent now
+    items = buffered.items
+    if not returned <= set(map(id, map(items.__getitem__, taken))):
+        return None  # some came from elsewhere: copies, or Intents read from buffered.items
+    return len(items) - len(returned)
 
 
 def run_after_flush(scope: Scope, report: FlushReport) -> None:

@@ -31,7 +31,7 @@ from .markers import hookspec
 
 if TYPE_CHECKING:
     from .executors import Executor
-    from .intent import Intent
+    from .intent import Buffered, Intent
     from .options import Option
     from .report import FlushReport
     from .scope import Scope
@@ -69,18 +69,27 @@ def airlock_enqueue(intent: Intent, scope: Scope) -> None:
 
 
 @hookspec
-def airlock_before_flush(scope: Scope, intents: list[Intent]) -> list[Intent] | None:
+def airlock_before_flush(scope: Scope, intents: list[Intent], buffered: Buffered) -> list[Intent] | None:
     """Called once per flush with the intents that policies let through.
 
     :param scope: the scope being flushed; ``scope.report`` is its report.
     :param intents: the intents about to be dispatched, in FIFO order.
+    :param buffered: the same intents as a :class:`airlock.intent.Buffered`
+        sequence that builds Intent objects only for the items you take. Ask
+        for it *instead of* ``intents`` when you keep few of many intents:
+        the core then skips building an Intent for each buffered item (most
+        intents are buffered as plain tuples until something looks).
 
     Return a new list to filter, reorder or coalesce, or None to leave the
-    list unchanged. Implementations are chained in hook order: each receives
-    the list the previous one returned. Do not mutate ``intents`` in place.
+    list unchanged. The list holds Intents: from ``intents``, from
+    ``buffered`` (``buffered[i]``, ``buffered.at(positions)``) or new ones,
+    never the raw items of ``buffered.items`` (a ``TypeError``).
+    Implementations are chained in hook order: each receives the list the
+    previous one returned. Do not mutate ``intents`` in place.
     An intent left out is recorded in the report as ``removed`` by your
     plugin, unless you recorded it yourself: ``report.record_merged(i, into)``
-    when merged, ``report.record_replaced(i, by)`` when replaced by a copy.
+    (or ``report.record_merged_at(buffered, kept, into)`` by position) when merged,
+    ``report.record_replaced(i, by)`` when replaced by a copy.
     Not called for an empty flush.
     """
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from operator import itemgetter
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from itertools import repeat
+from operator import add, itemgetter
+from typing import TYPE_CHECKING, Any, overload
 
 if TYPE_CHECKING:
     from .policies import Policy
 
-__all__ = ["Intent"]
+__all__ = ["Intent", "Buffered"]
 
 _new_tuple = tuple.__new__
+#: What a buffered plain tuple lacks to be an Intent's fields: local policies and explicit name.
+_PLAIN_TAIL = ((), None)
 
 
 class Intent(tuple):  # type: ignore[type-arg]
@@ -154,15 +157,83 @@ def as_intent(item: Intent | tuple[Any, ...]) -> Intent:
 
 
 def _from_plain(item: tuple[Any, ...]) -> Intent:
-    return _new_tuple(Intent, (item[0], item[1], item[2], None, None, (), None))
+    return _new_tuple(Intent, item + _PLAIN_TAIL)
+
+
+#: From this length on, a list of plain tuples only is promoted without a Python-level
+#: loop (measured: below it, setting up the iterators costs more than the loop).
+_BULK = 32
 
 
 def promote(items: list[Any]) -> list[Intent]:
     """Turn every buffered plain tuple in ``items`` into an Intent, in place; returns ``items``."""
+    if len(items) >= _BULK:
+        kinds = set(map(type, items))
+        if tuple not in kinds:
+            return items
+        if len(kinds) == 1:  # a bulk loop's buffer: all plain
+            items[:] = map(_new_tuple, repeat(Intent), map(add, items, repeat(_PLAIN_TAIL)))
+            return items
     for index, item in enumerate(items):
         if type(item) is tuple:
             items[index] = _from_plain(item)
     return items
+
+
+class Buffered(Sequence[Intent]):
+    """A flush's intents as the scope buffered them, made Intents only on demand.
+
+    ``enqueue()`` buffers most intents as plain tuples (see :func:`as_intent`);
+    an ``airlock_before_flush`` implementation that asks for ``buffered``
+    instead of ``intents`` receives this view, so that a flush that keeps
+    few of many intents (coalescing) need not build an Intent for each.
+
+    ``items`` is the underlying list: read it, never change it. Each item
+    indexes like an Intent for fields 0 to 4 (task, args, kwargs, origin,
+    dispatch_options); some are plain tuples. Indexing, slicing, iterating
+    and :meth:`at` give Intents, built in place once each, so
+    ``buffered[i] is buffered[i]`` and the report, the executor and
+    ``scope.intents`` all see the same objects.
+    """
+
+    __slots__ = ("items", "_taken")
+
+    def __init__(self, items: list[Any]) -> None:
+        self.items = items
+        #: Positions handed out as Intents, in order; None once every item was.
+        self._taken: list[int] | None = []
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @overload
+    def __getitem__(self, index: int) -> Intent: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Intent]: ...
+
+    def __getitem__(self, index: int | slice) -> Intent | list[Intent]:
+        if isinstance(index, slice):
+            return self.at(range(*index.indices(len(self.items))))
+        return self.at((range(len(self.items))[index],))[0]  # IndexError as a list's, negatives allowed
+
+    def __iter__(self) -> Iterator[Intent]:
+        self._taken = None
+        return iter(promote(self.items))
+
+    def at(self, positions: Iterable[int]) -> list[Intent]:
+        """The Intents at ``positions`` (in that order), building only those."""
+        items = self.items
+        positions = positions if isinstance(positions, (list, range, tuple)) else list(positions)
+        for position in positions:
+            if type(items[position]) is tuple:
+                items[position] = _from_plain(items[position])
+        if self._taken is not None:
+            self._taken.extend(positions)
+        return list(map(items.__getitem__, positions))
+
+    def __repr__(self) -> str:
+        return f"<Buffered intents={len(self.items)}>"
 
 
 _FIELDS = (

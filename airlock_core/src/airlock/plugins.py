@@ -81,7 +81,7 @@ class Hooks:
         self.enqueue = tuple(self._plain(pm, "airlock_enqueue", ("intent", "scope")))
         self.after_flush = tuple(self._plain(pm, "airlock_after_flush", ("scope", "report")))
         self.before_flush = tuple(
-            (impl.plugin_name, positional(impl, ("scope", "intents")))
+            (impl.plugin_name, positional(impl, ("scope", "intents", "buffered")), "intents" in impl.argnames)
             for impl in call_order(self._impls(pm, "airlock_before_flush", wrappers=False))
             if impl.plugin_name not in skip
         )

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import compress
+from operator import ne
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .intent import Intent, promote
+from .intent import Buffered, Intent, promote
 
 if TYPE_CHECKING:
     from .scope import Scope
 
 __all__ = ["FlushReport", "Fate"]
+
+#: Held while a report pairs up the merges recorded by position (rare: once per report read).
+_PAIRING = threading.Lock()
 
 
 class Fate(NamedTuple):
@@ -54,7 +59,8 @@ class FlushReport:
         "dropped",
         "discarded",
         "captured",
-        "merged",
+        "_merged",
+        "_merged_later",
         "removed",
         "_replaced",
         "_attempts",
@@ -79,7 +85,10 @@ class FlushReport:
         self.dropped: list[tuple[Intent, Any]] = []
         self.discarded: list[Intent] = []
         self.captured: list[tuple[Intent, Scope]] = []
-        self.merged: list[tuple[Intent, Intent]] = []
+        self._merged: list[tuple[Intent, Intent]] = []
+        # Merges recorded by position (record_merged_at), paired up when read:
+        # (index in _merged, the flush's list, into, how many).
+        self._merged_later: list[tuple[int, list[Any], Sequence[int], int]] = []
         self.removed: list[tuple[Intent, str]] = []
         self._replaced: dict[int, Intent] = {}
         self._attempts: dict[int, tuple[Intent, list[BaseException]]] | None = None
@@ -104,6 +113,34 @@ class FlushReport:
     @dispatched.setter
     def dispatched(self, intents: list[Intent]) -> None:
         self._dispatched = intents
+
+    @property
+    def merged(self) -> list[tuple[Intent, Intent]]:
+        """``(intent, kept_intent)`` for each intent merged into another, FIFO (the report's own list)."""
+        if self._merged_later:
+            with _PAIRING:  # once, even if two threads read it at the same time
+                if self._merged_later:
+                    self._pair_merged_later()
+        return self._merged
+
+    @merged.setter
+    def merged(self, pairs: list[tuple[Intent, Intent]]) -> None:
+        self._merged_later.clear()
+        self._merged = pairs
+
+    def _pair_merged_later(self) -> None:
+        """Turn the merges recorded by position into pairs of Intents, in recording order."""
+        merged = self._merged
+        for at, items, into, _ in reversed(self._merged_later):  # back to front: earlier indexes stay valid
+            promote(items)
+            was_merged = list(map(ne, into, range(len(into))))
+            kept = map(items.__getitem__, compress(into, was_merged))
+            merged[at:at] = zip(compress(items, was_merged), kept, strict=True)
+        self._merged_later.clear()
+
+    def _merged_count(self) -> int:
+        """``len(self.merged)`` without pairing the merges recorded by position."""
+        return len(self._merged) + sum(entry[3] for entry in self._merged_later)
 
     @property
     def not_attempted(self) -> list[Intent]:
@@ -168,6 +205,22 @@ class FlushReport:
     def record_merged(self, intent: Intent, into: Intent) -> None:
         """Record that ``intent`` was merged into ``into`` (coalescing middleware)."""
         self.merged.append((intent, into))
+
+    def record_merged_at(self, intents: Buffered | list[Intent], kept: Sequence[int], into: Sequence[int]) -> None:
+        """Record merges by position, without building an Intent for each merged one.
+
+        ``kept`` lists the positions in ``intents`` of the intents kept;
+        ``into[p]`` is the position of the kept intent that ``intents[p]``
+        was merged into, or ``p`` itself when it was kept. ``merged`` pairs
+        them up, in position order, when first read. The flush's list must
+        not change afterwards (the core never changes it).
+        """
+        if len(into) != len(intents):
+            raise ValueError(f"record_merged_at: {len(into)} positions for {len(intents)} intents")
+        count = len(into) - len(kept)
+        if count:
+            items = intents.items if isinstance(intents, Buffered) else intents
+            self._merged_later.append((len(self._merged), items, into, count))
 
     def record_undelivered(self, intents: Iterable[Intent], error: BaseException) -> None:
         """Move ``intents`` from dispatched to failed with ``error``: a batching

@@ -6,7 +6,7 @@ import threading
 from typing import Any
 
 import pytest
-from airlock_coalesce import coalesce, merge_counts
+from airlock_coalesce import coalesce, group, merge_counts
 
 import airlock
 from airlock.executors.threads import ThreadsExecutor
@@ -216,3 +216,59 @@ def test_the_bulk_path_keeps_tasks_apart_and_falls_back_for_unhashable_arguments
     merged: list[tuple[airlock.Intent, airlock.Intent]] = []
     assert coalesce(mixed, on_merge=merged.extend) == mixed[:2]
     assert merged == [(mixed[2], mixed[1])] and merged[0][1] is mixed[1]
+
+
+def test_group_gives_positions_kept_and_where_each_merged() -> None:
+    intents = [airlock.Intent(notify, (n,)) for n in (1, 2, 1, 3, 2)]
+    assert group(intents) == ([0, 1, 3], [0, 1, 0, 3, 1])
+    assert group(intents, keep="last") == ([2, 3, 4], [2, 4, 2, 3, 4])
+    only_ones = group(intents, enabled=lambda intent: intent.args == (1,))
+    assert only_ones == ([0, 1, 3, 4], [0, 1, 0, 3, 4])
+    unhashable = [airlock.Intent(notify, ([n],)) for n in (1, 1, 2)]
+    assert group(unhashable) == ([0, 2], [0, 0, 2])
+    with pytest.raises(ValueError, match="'first' or 'last'"):
+        group(intents, keep="middle")
+
+
+def test_the_report_pairs_the_scopes_own_intents() -> None:
+    recorder = Recorder()
+    with airlock.scope(executor=recorder, coalesce=True, coalesce_keep="last") as scope:
+        for n in range(6):
+            airlock.enqueue(notify, n % 2)
+    position = {id(intent): p for p, intent in enumerate(scope.intents)}
+    assert [position[id(i)] for i in recorder.seen] == [4, 5]
+    pairs = [(position[id(i)], position[id(into)]) for i, into in scope.report.merged]
+    assert pairs == [(0, 4), (1, 5), (2, 4), (3, 5)]
+    assert [position[id(i)] for i in scope.report.dispatched] == [4, 5]
+
+
+def test_the_flush_builds_an_intent_for_each_kept_one_only() -> None:
+    from airlock.dispatch import run_before_flush
+
+    scope = airlock.scope(executor=Recorder(), coalesce=True)
+    report = scope._report = airlock.FlushReport(scope, "flushed")  # as a flush sets it up
+    items = [(notify, (n % 3,), {}, None, None) for n in range(30)]  # as enqueue() buffers them
+    kept = run_before_flush(scope, items, report)
+    assert [i.args for i in kept] == [(0,), (1,), (2,)]
+    assert [p for p, item in enumerate(items) if type(item) is airlock.Intent] == [0, 1, 2]
+    assert report.summary() == "flushed: 27 merged"
+    assert [type(item) for item in items] == [airlock.Intent] * 30  # reading the merges built the rest
+
+
+def test_keyword_arguments_decide_when_arguments_are_equal() -> None:
+    class Ambiguous:
+        __hash__ = None  # type: ignore[assignment]
+
+        def __eq__(self, other: object) -> bool:
+            raise ValueError("truth value is ambiguous")
+
+    intents = [
+        airlock.Intent(notify, (1,), {"ids": [1, 2], "kind": "a"}),
+        airlock.Intent(notify, (1,), {"kind": "a", "ids": [1, 2]}),  # equal: merged
+        airlock.Intent(notify, (1,), {"ids": [1, 2], "kind": "b"}),
+        airlock.Intent(notify, (1,), {"x": Ambiguous()}),
+        airlock.Intent(notify, (1,), {"x": Ambiguous()}),  # cannot be compared: kept
+        airlock.Intent(notify, (1,), {"ids": [1, 2], "kind": "b"}),  # merged
+    ]
+    assert group(intents) == ([0, 2, 3, 4], [0, 0, 2, 3, 4, 2])
+    assert group(intents, keep="last") == ([1, 3, 4, 5], [1, 1, 5, 3, 4, 5])

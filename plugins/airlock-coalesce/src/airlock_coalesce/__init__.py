@@ -12,8 +12,8 @@ the report says how many were merged into which::
 
 from __future__ import annotations
 
-from ._coalesce import coalesce, merge_counts
+from ._coalesce import coalesce, group, merge_counts
 from ._keys import Groups, KeyFunction, default_key
 from .plugin import key_function
 
-__all__ = ["Groups", "KeyFunction", "coalesce", "default_key", "key_function", "merge_counts"]
+__all__ = ["Groups", "KeyFunction", "coalesce", "default_key", "group", "key_function", "merge_counts"]

@@ -24,7 +24,9 @@ def default_key(intent: Intent) -> tuple[Any, ...]:
     Keyword order does not matter. Dispatch options are part of the key so
     merging never drops one (two intents for different queues stay apart);
     the ``coalesce`` option itself is not. An intent with neither keyword
-    arguments nor other options has the key ``(task, args)``.
+    arguments nor other options has the key ``(task, args)``. Reads fields
+    by index, so it also takes the buffered plain tuples of
+    ``airlock.intent.Buffered.items``.
     """
     kwargs, opts = intent[2], intent[4]
     if opts:
@@ -36,7 +38,7 @@ def default_key(intent: Intent) -> tuple[Any, ...]:
 
 
 class Groups:
-    """Maps keys to the first intent seen with an equal key.
+    """Maps keys to the first value (an intent, or its position) filed with an equal key.
 
     Hashable keys go through a dict. An unhashable key (a list or dict
     argument) falls back to equality: it is filed under a fingerprint (its
@@ -48,23 +50,23 @@ class Groups:
     __slots__ = ("_hashed", "_buckets")
 
     def __init__(self) -> None:
-        self._hashed: dict[Hashable, Intent] = {}
-        self._buckets: dict[Hashable, list[tuple[Any, Intent]]] = {}
+        self._hashed: dict[Hashable, Any] = {}
+        self._buckets: dict[Hashable, list[tuple[Any, Any]]] = {}
 
-    def setdefault(self, key: Any, intent: Intent) -> Intent:
-        """The intent first filed under a key equal to ``key``; files ``intent`` if none."""
+    def setdefault(self, key: Any, value: Any) -> Any:
+        """The value first filed under a key equal to ``key``; files ``value`` if none."""
         try:
-            return self._hashed.setdefault(key, intent)
+            return self._hashed.setdefault(key, value)
         except TypeError:
-            return self._unhashable(key, intent)
+            return self._unhashable(key, value)
 
-    def _unhashable(self, key: Any, intent: Intent) -> Intent:
+    def _unhashable(self, key: Any, value: Any) -> Any:
         bucket = self._buckets.setdefault(_fingerprint(key), [])
         for other_key, first in bucket:
             if _equal(key, other_key):
                 return first
-        bucket.append((key, intent))
-        return intent
+        bucket.append((key, value))
+        return value
 
 
 def _fingerprint(key: Any) -> Hashable:

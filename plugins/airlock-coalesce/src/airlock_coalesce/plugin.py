@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any
 import airlock
 from airlock.options import boolean, one_of
 
-from ._coalesce import coalesce
+from ._coalesce import _group
 from ._keys import KeyFunction, default_key
 
 if TYPE_CHECKING:
     from airlock import Intent, Option, Scope
+    from airlock.intent import Buffered
 
 __all__ = ["airlock_options", "airlock_before_flush", "key_function"]
 
@@ -90,25 +91,37 @@ def key_function(spec: KeyFunction | Mapping[str, KeyFunction] | None) -> KeyFun
 
 
 @airlock.hookimpl(tryfirst=True)
-def airlock_before_flush(scope: Scope, intents: list[Intent]) -> list[Intent] | None:
-    """Merge equal-key intents among those with ``coalesce`` on; None when nothing is on."""
+def airlock_before_flush(scope: Scope, buffered: Buffered) -> list[Intent] | None:
+    """Merge equal-key intents among those with ``coalesce`` on; None when nothing merges.
+
+    Works on the buffered items by position: only the kept intents become
+    Intent objects, and the merges are recorded by position
+    (``record_merged_at``), so a bulk flush of N intents over K keys builds
+    K Intents, not N. A custom key is a function of Intents: it gets them all.
+    """
+    items = buffered.items
     everywhere = scope.option("coalesce")
-    per_intent = any(map(_OPTIONS, intents)) and any(o and "coalesce" in o for o in map(_OPTIONS, intents))
+    has_options = any(map(_OPTIONS, items))
+    per_intent = has_options and any(o and "coalesce" in o for o in map(_OPTIONS, items))
     if not everywhere and not per_intent:
         return None
 
-    def enabled(intent: Intent) -> bool:
-        opts = intent[4]
+    def enabled(item: Any) -> bool:
+        opts = item[4]
         return opts["coalesce"] if opts and "coalesce" in opts else everywhere
 
-    report = scope.report
-    kept = coalesce(
-        intents,
-        keep=scope.option("coalesce_keep"),
-        key=key_function(scope.option("coalesce_key")),
-        enabled=enabled if per_intent else None,
-        on_merge=None if report is None else report.record_merged_many,
+    key = key_function(scope.option("coalesce_key"))
+    kept, into = _group(
+        items if key is default_key else list(buffered),
+        scope.option("coalesce_keep"),
+        key,
+        enabled if per_intent else None,
+        has_options,
     )
-    if len(kept) < len(intents):
-        logger.debug("airlock: coalesced %d intents into %d", len(intents), len(kept))
-    return kept
+    if len(kept) == len(items):
+        return None
+    report = scope.report
+    if report is not None:
+        report.record_merged_at(buffered, kept, into)
+    logger.debug("airlock: coalesced %d intents into %d", len(items), len(kept))
+    return buffered.at(kept)
