@@ -363,7 +363,8 @@ class Scope:
             self._dispatch_inline(intents)
             return intents
         report = self._report = FlushReport(self, "flushed")
-        promote(intents)
+        if not hooks.before_flush or self._parent is not None or self._has_local_policies or not self._plain_policy:
+            promote(intents)  # else run_before_flush builds the Intents hooks ask for, and those it returns
         if self._parent is not None:
             intents = self._walk_parent_chain_for_approval(intents)
         if intents and (self._has_local_policies or not self._plain_policy):
