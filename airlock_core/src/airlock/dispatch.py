@@ -272,18 +272,23 @@ def run_before_flush(scope: Scope, intents: list[Intent], report: FlushReport) -
         left_out = _left_out_count(buffered, returned) if distinct else None
         lost = None
         if left_out is None:
-            lost = [i for i in promote(intents) if id(i) not in returned]
+            lost = _not_returned(intents, returned)
             left_out = len(lost)
         if left_out and left_out != recorded:
             # The plugin recorded fewer fates than it dropped intents: find the unrecorded ones.
             if lost is None:
-                lost = [i for i in promote(intents) if id(i) not in returned]
+                lost = _not_returned(intents, returned)
             accounted = {id(i) for i, _ in report.merged[merged_before:]}
             accounted.update(report._replaced)
             report.removed.extend((i, plugin) for i in lost if id(i) not in accounted)
         intents = result
         distinct = len(returned) == len(result)
     return promote(intents)
+
+
+def _not_returned(intents: list[Any], returned: set[int]) -> list[Intent]:
+    """The Intents of ``intents`` whose ids are not in ``returned`` (builds them all)."""
+    return [i for i in promote(intents) if id(i) not in returned]
 
 
 def _left_out_count(buffered: Buffered, returned: set[int]) -> int | None:
