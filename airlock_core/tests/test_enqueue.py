@@ -132,3 +132,47 @@ def test_get_current_scope_follows_nesting() -> None:
             assert airlock.get_current_scope() is inner
         assert airlock.get_current_scope() is outer
     assert airlock.get_current_scope() is None
+
+
+class Watching(airlock.Scope):
+    """A subclass whose ``_add`` must see intents only while ``watch`` is set."""
+
+    _enqueue_guard = staticmethod(lambda scope: scope.watch)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.watch = False
+        self.seen_at: list[int] = []  # buffer positions of the intents it was asked about
+
+    def _before_guarded_append(self) -> None:
+        self.seen_at.append(len(self._intents))
+
+    def _add(self, intent: Intent) -> None:
+        self._before_guarded_append()
+        super()._add(intent)
+
+
+def test_an_enqueue_guard_is_asked_per_intent_and_keeps_the_order() -> None:
+    with Watching() as scope:
+        airlock.enqueue(notify, 0)
+        scope.watch = True
+        airlock.enqueue(notify, 1)
+        airlock.enqueue(notify, 2, _name="named")  # not a plain intent: through _add
+        scope.watch = False
+        airlock.enqueue(notify, 3)
+
+    assert scope.seen_at == [1, 2]
+    assert [i.args for i in scope.report.dispatched] == [(0,), (1,), (2,), (3,)]
+
+
+def test_a_guard_does_not_speak_for_an_add_written_below_it() -> None:
+    class Counting(Watching):
+        def _add(self, intent: Intent) -> None:
+            self.added = getattr(self, "added", 0) + 1
+            super()._add(intent)
+
+    with Counting() as scope:
+        airlock.enqueue(notify, 0)
+        airlock.enqueue(notify, 1)
+
+    assert scope.added == 2 and scope.seen_at == [0, 1]

@@ -63,7 +63,8 @@ class Scope:
 
     Subclasses customise ``should_flush(error)``,
     ``before_descendant_flushes(exiting_scope, intents)``,
-    ``_dispatch_all(intents)`` (with ``_dispatches_immediately()``) and
+    ``_dispatch_all(intents)`` (with ``_dispatches_immediately()``),
+    ``_enqueue_guard`` (with ``_before_guarded_append()``) and
     :attr:`option_defaults`.
     """
 
@@ -75,6 +76,12 @@ class Scope:
     _captured_intents: list[Intent] = []  # replaced by a fresh list on first capture
     _has_local_policies = False
     _has_dispatch_options = False
+    #: For subclasses whose ``_add`` must see some intents: None, or a callable
+    #: taking the scope, asked on each fast-path ``enqueue()`` (so make it cheap,
+    #: e.g. an ``operator.attrgetter``). A true result calls
+    #: :meth:`_before_guarded_append` before the intent is appended.
+    #: ``DjangoScope`` asks whether a transaction is open.
+    _enqueue_guard: Callable[[Scope], object] | None = None
     #: Option values this scope class uses where neither the scope nor
     #: ``configure()`` sets one (``DjangoScope``: ``{"fail_fast": False}``).
     #: They must be valid values of declared options.
@@ -85,10 +92,10 @@ class Scope:
         #: enqueue() may append directly: no policy callback, no enqueue hook, not finished.
         if policy is None:
             self._policy = _ALLOW_ALL
-            self._plain_add = not hooks.enqueue and self._base_add
+            self._plain_add = not hooks.enqueue and self._may_skip_add
         else:
             self._policy = policy
-            self._plain_add = type(policy) is AllowAll and not hooks.enqueue and self._base_add
+            self._plain_add = type(policy) is AllowAll and not hooks.enqueue and self._may_skip_add
         if executor is None:  # default_executor()'s cache, read inline: this runs for every scope
             self._executor = _default[0] if _default else default_executor()
         else:
@@ -201,8 +208,10 @@ class Scope:
         _context.current_scope.reset(self._token)
         self._token = None
 
-    #: The subclass keeps the base ``_add`` / ``_dispatch_all``.
-    _base_add = True
+    #: ``enqueue()`` may skip ``_add``: the subclass keeps the base one, or
+    #: says through ``_enqueue_guard`` when its own must run.
+    _may_skip_add = True
+    #: The subclass keeps the base ``_dispatch_all``.
     _base_dispatch_all = True
 
     #: Only the base class takes the inlined ``with`` path; see __init_subclass__.
@@ -217,7 +226,12 @@ class Scope:
             cls.__enter__ = Scope._enter_via_methods  # type: ignore[method-assign]
         if "__exit__" not in cls.__dict__:
             cls.__exit__ = Scope._exit_via_methods  # type: ignore[method-assign]
-        cls._base_add = cls._add is Scope._add
+        # A guard speaks for the ``_add`` of its own class or an ancestor's,
+        # not for one a further subclass writes.
+        add_owner = _defining_class(cls, "_add")
+        cls._may_skip_add = add_owner is Scope or (
+            cls._enqueue_guard is not None and issubclass(_defining_class(cls, "_enqueue_guard"), add_owner)
+        )
         cls._base_dispatch_all = cls._dispatch_all is Scope._dispatch_all
 
     def _enter_via_methods(self) -> Scope:
@@ -318,6 +332,11 @@ class Scope:
         if intent[5]:
             self._has_local_policies = True
         self._intents.append(intent)
+
+    def _before_guarded_append(self) -> None:
+        """Called by ``enqueue()`` when :attr:`_enqueue_guard` returned true,
+        right before it appends the intent to the buffer as is. Subclasses
+        that set a guard override this (``_add`` should do the same first)."""
 
     def flush(self) -> list[Intent]:
         """Dispatch the buffer; returns the intents that passed the policies.
@@ -519,6 +538,11 @@ class Scope:
         return f"<{type(self).__name__} {state} intents={len(self._intents)} policy={self._policy!r}>"
 
 
+def _defining_class(cls: type, name: str) -> type:
+    """The class in ``cls``'s MRO whose body defines ``name``."""
+    return next(klass for klass in cls.__mro__ if name in klass.__dict__)
+
+
 def scope(policy: Policy | None = None, *, _cls: type[Scope] | None = None, **kwargs: Any) -> Scope:
     """A new scope, used as a context manager: ``with airlock.scope() as s: ...``.
 
@@ -643,10 +667,13 @@ def enqueue(
         and not _get_in_policy()
         and not _get_policy_stack()
         and callable(task)
-        and current._plain_add  # last: a subclass may note something here (DjangoScope)
+        and current._plain_add
     ):
         # Nothing can observe this intent before flush: buffer a plain tuple,
         # which becomes an Intent only if something looks (intent.as_intent).
+        guard = current._enqueue_guard
+        if guard is not None and guard(current):
+            current._before_guarded_append()
         current._intents.append((task, args, kwargs, None, None))
         return
     if _get_in_policy():

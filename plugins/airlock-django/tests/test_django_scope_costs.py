@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 
@@ -119,3 +120,32 @@ def test_thread_connection_is_each_threads_own():
     worker.join()
     theirs, django_says = seen[0]
     assert theirs is django_says and theirs is not mine
+
+
+def test_a_thread_sharing_the_scope_follows_its_own_transactions(alias, probe):
+    """The scope's context copied into another thread (as asgiref's
+    ``sync_to_async`` does): that thread's connection decides, even though this
+    thread's connection was looked up first and is outside any transaction."""
+    failures: list[BaseException] = []
+
+    def in_the_other_thread() -> None:
+        try:
+            with pytest.raises(ValueError), transaction.atomic(using=alias):
+                airlock.enqueue(note, "rolled-back-there")
+                raise ValueError("roll back")
+            with transaction.atomic(using=alias):
+                airlock.enqueue(note, "committed-there")
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            connections.close_all()
+
+    with airlock.scope() as scope:
+        airlock.enqueue(note, "here")
+        other = threading.Thread(target=contextvars.copy_context().run, args=(in_the_other_thread,))
+        other.start()
+        other.join()
+
+    assert failures == []
+    assert [name for name, _ in probe] == ["here", "committed-there"]
+    assert [i.args[-1] for i in scope.report.discarded] == ["rolled-back-there"]

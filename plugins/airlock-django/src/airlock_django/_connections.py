@@ -18,9 +18,42 @@ from typing import Any
 
 from django.db import transaction
 
-__all__ = ["thread_connection"]
+__all__ = ["ThreadConnection", "thread_connection", "thread_state"]
 
-_remembered = threading.local()
+
+class _NotLookedUp:
+    """Stands for a connection this thread has not looked up yet.
+
+    It claims to be inside a transaction, so a ``DjangoScope`` enqueue guard
+    reading it sends the intent through ``_add()``, which looks it up.
+    """
+
+    in_atomic_block = True
+
+
+_NOT_LOOKED_UP = _NotLookedUp()
+
+
+class ThreadConnection(threading.local):
+    """One alias's connection in each synchronous thread, once looked up.
+
+    ``connection`` is this thread's connection object, or a stand-in whose
+    ``in_atomic_block`` is True until :func:`thread_connection` looked it up
+    here (it never does inside a running event loop).
+    """
+
+    connection: Any = _NOT_LOOKED_UP
+
+
+_states: dict[str, ThreadConnection] = {}
+
+
+def thread_state(alias: str) -> ThreadConnection:
+    """The :class:`ThreadConnection` of ``alias`` (one object for all threads)."""
+    state = _states.get(alias)
+    if state is None:
+        state = _states.setdefault(alias, ThreadConnection())
+    return state
 
 
 def thread_connection(alias: str) -> Any:
@@ -32,11 +65,8 @@ def thread_connection(alias: str) -> Any:
     """
     if _get_running_loop() is not None:
         return transaction.get_connection(alias)
-    try:
-        return _remembered.by_alias[alias]
-    except AttributeError:
-        _remembered.by_alias = {}
-    except KeyError:
-        pass
-    connection = _remembered.by_alias[alias] = transaction.get_connection(alias)
+    state = thread_state(alias)
+    connection = state.connection
+    if connection is _NOT_LOOKED_UP:
+        connection = state.connection = transaction.get_connection(alias)
     return connection

@@ -30,6 +30,7 @@ import logging
 import threading
 import weakref
 from collections.abc import Callable
+from operator import attrgetter
 from types import MappingProxyType
 from typing import Any
 
@@ -37,9 +38,9 @@ import django
 from django.db import DEFAULT_DB_ALIAS
 
 import airlock
-from airlock import AllowAll, Intent, Policy, Scope
+from airlock import Intent, Policy, Scope
 
-from ._connections import thread_connection
+from ._connections import thread_connection, thread_state
 from ._fates import Fates, Witness
 
 __all__ = ["DjangoScope"]
@@ -85,10 +86,15 @@ class DjangoScope(Scope):
     """
 
     option_defaults = MappingProxyType({"fail_fast": False})
+    #: Asked by ``enqueue()`` per intent: while no transaction is open (and no
+    #: witness is pending) the intent is appended as is; else
+    #: :meth:`_before_guarded_append` first notes the transaction state.
+    #: Replaced per scope by :func:`_witness_outdated` while the newest intent
+    #: has a witness.
+    _enqueue_guard = attrgetter("_thread_state.connection.in_atomic_block")
     # Set on first use: most scopes see no transaction, and many are empty.
     _thread = 0  # the thread whose connection _connection is
     _connection: Any = None
-    _may_append = False  # the core's _plain_add, which the property below wraps
     _fates: Fates | None = None  # made when an intent is enqueued inside a transaction
     _witness: Witness | None = None  # the newest intent's witness (None: enqueued outside a transaction)
 
@@ -113,9 +119,7 @@ class DjangoScope(Scope):
         self.using: str = using or DEFAULT_DB_ALIAS
         #: Whether dispatch is registered with ``on_commit(robust=True)``.
         self.robust: bool = robust
-        # The core left its enqueue fast path off because this class overrides
-        # _add; the property below turns it on again.
-        self._may_append = type(self._policy) is AllowAll and not self._hooks.enqueue
+        self._thread_state = thread_state(self.using)
 
     @property
     def connection(self) -> Any:
@@ -126,47 +130,19 @@ class DjangoScope(Scope):
         return self._connection
 
     # -- enqueue: remember the transaction state -----------------------------
-    @property
-    def _plain_add(self) -> bool:
-        """Whether ``enqueue()`` may append to the buffer without calling :meth:`_add`.
-
-        True when the core's own conditions hold (plain policy, no
-        ``airlock_enqueue`` hook, scope not finished). The core asks right
-        before it appends, so this also notes the transaction state the
-        intent is enqueued in.
-        """
-        if self._may_append and self._thread == _get_ident():
-            # The common cases, inlined (this runs per intent): no transaction
-            # then and now, or still the same savepoints as the newest witness.
-            connection = self._connection
-            witness = self._witness
-            if witness is None:
-                if not connection.in_atomic_block:
-                    return True
-            elif connection.in_atomic_block:
-                pending = connection.run_on_commit
-                if pending and pending[-1][1] is witness and connection.savepoint_ids == witness.savepoints:
-                    return True
-        if not self._may_append:
-            return False
-        connection = self.connection
-        if connection.in_atomic_block or self._witness is not None:
-            self._note_transaction_state(connection)
-        return True
-
-    @_plain_add.setter
-    def _plain_add(self, value: bool) -> None:
-        self._may_append = value
-
     def _add(self, intent: Intent) -> None:
+        self._before_guarded_append()
+        _base_add(self, intent)
+
+    def _before_guarded_append(self) -> None:
         connection = self.connection
         if connection.in_atomic_block or self._witness is not None:
             self._note_transaction_state(connection)
-        _base_add(self, intent)
 
     def _note_transaction_state(self, connection: Any) -> None:
         """Record the transaction state the next buffered intent is enqueued in."""
-        self._witness = self._fates_made().note(connection, len(self._intents))
+        witness = self._witness = self._fates_made().note(connection, len(self._intents))
+        self._enqueue_guard = DjangoScope._enqueue_guard if witness is None else _witness_outdated
 
     def _fates_made(self) -> Fates:
         """The scope's :class:`Fates`, made now if no intent needed one yet."""
@@ -250,6 +226,18 @@ class DjangoScope(Scope):
         report = self._report
         assert report is not None, "a flush with intents always has a report"
         report.discarded.extend(intents)
+
+
+def _witness_outdated(scope: DjangoScope) -> bool:
+    """The enqueue guard while the newest intent has a witness: False (append
+    as is) while an intent enqueued now shares it, in this thread."""
+    if scope._thread != _get_ident():
+        return True
+    # Witness.covers_now, inlined: this runs per intent inside a transaction.
+    connection = scope._connection
+    pending = connection.run_on_commit
+    witness = scope._witness
+    return not (pending and pending[-1][1] is witness and connection.savepoint_ids == witness.savepoints)
 
 
 _schedule_dispatch = DjangoScope.schedule_dispatch
