@@ -11,7 +11,10 @@ Two measurements per backend, N tasks each (default 2,000):
 * **end to end**: from the first publish until a real worker (a
   subprocess: ``celery worker`` with 4 threads, ``dramatiq`` with 4
   threads) has run all N; each task increments a Redis counter that must
-  reach exactly N.
+  reach exactly N, and the one that reaches N pushes to a Redis list the
+  benchmark waits on with a blocking pop (polling the counter would take
+  CPU from the worker, and for longer from the contestant that finished
+  publishing first).
 
 Contestants alternate, the order flipping every round so neither always
 goes first (naive, airlock, airlock, naive, ...). Each round's time is kept:
@@ -58,15 +61,22 @@ WORKER_DEADLINE = 120.0
 TARGETS = {"celery publish": 3.0, "dramatiq publish": 1.0, "celery end to end": 1.0, "dramatiq end to end": 1.0}
 
 counter = redis.Redis.from_url(REDIS_URL)
+#: For the blocking pop in wait_done(): its socket must outwait WORKER_DEADLINE.
+waiter = redis.Redis.from_url(REDIS_URL, socket_timeout=WORKER_DEADLINE + 10)
 
 celery_app = Celery("airlock_bench", broker=REDIS_URL, set_as_current=False)
 celery_app.conf.update(task_default_queue=CELERY_QUEUE, worker_hijack_root_logger=False)
 
 
+def bump(key: str, i: int, n: int) -> None:
+    """One unit of work: count the execution; the one that makes it ``n`` says so on ``<key>:done``."""
+    if counter.incr(key) == n:
+        counter.rpush(f"{key}:done", 1)
+
+
 @celery_app.task(name="airlock_bench.bump")
-def celery_bump(key: str, i: int) -> None:
-    """One unit of work: count the execution."""
-    counter.incr(key)
+def celery_bump(key: str, i: int, n: int) -> None:
+    bump(key, i, n)
 
 
 dramatiq_broker = RedisBroker(url=REDIS_URL, namespace=DRAMATIQ_NAMESPACE)
@@ -74,9 +84,8 @@ dramatiq.set_broker(dramatiq_broker)
 
 
 @dramatiq.actor(broker=dramatiq_broker, queue_name=DRAMATIQ_QUEUE, actor_name="airlock_bench_bump", max_retries=0)
-def dramatiq_bump(key: str, i: int) -> None:
-    """One unit of work: count the execution."""
-    counter.incr(key)
+def dramatiq_bump(key: str, i: int, n: int) -> None:
+    bump(key, i, n)
 
 
 #: One backend's figures: (backend, naive seconds per round, airlock seconds per round).
@@ -118,12 +127,12 @@ def bench_publish(n: int, rounds: int) -> list[Samples]:
 
     def celery_naive() -> None:
         for i in range(n):
-            celery_bump.apply_async(args=("unused", i), kwargs={}, queue=celery_queues["naive"])
+            celery_bump.apply_async(args=("unused", i, n), kwargs={}, queue=celery_queues["naive"])
 
     def celery_airlock() -> None:
         with airlock.scope(executor="celery"):
             for i in range(n):
-                airlock.enqueue(celery_bump, "unused", i, _dispatch_options={"queue": celery_queues["airlock"]})
+                airlock.enqueue(celery_bump, "unused", i, n, _dispatch_options={"queue": celery_queues["airlock"]})
 
     actors = {
         name: dramatiq.actor(
@@ -134,12 +143,12 @@ def bench_publish(n: int, rounds: int) -> list[Samples]:
 
     def dramatiq_naive() -> None:
         for i in range(n):
-            actors["naive"].send("unused", i)
+            actors["naive"].send("unused", i, n)
 
     def dramatiq_airlock() -> None:
         with airlock.scope(executor="dramatiq"):
             for i in range(n):
-                airlock.enqueue(actors["airlock"], "unused", i)
+                airlock.enqueue(actors["airlock"], "unused", i, n)
 
     results = []
     for backend, naive, through_airlock, queues, length, clear in (
@@ -174,12 +183,18 @@ def start_worker(backend: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, *command], cwd=HERE, env=dict(os.environ))
 
 
-def wait_count(key: str, n: int) -> None:
-    deadline = time.monotonic() + WORKER_DEADLINE
-    while int(counter.get(key) or 0) < n:
-        if time.monotonic() > deadline:
-            raise SystemExit(f"delivery check failed: the worker ran {counter.get(key)} of {n} tasks for {key}")
-        time.sleep(0.001)
+def start_round(key: str) -> None:
+    counter.delete(key, f"{key}:done")
+
+
+def wait_done(key: str, n: int) -> None:
+    """Until the task that brings the count to ``n`` has run; then the count must be exactly ``n``.
+
+    A blocking pop, not polling: polling would take CPU and Redis time from
+    the worker, and longer from the contestant whose publishing ends sooner.
+    """
+    if waiter.blpop([f"{key}:done"], timeout=WORKER_DEADLINE) is None:
+        raise SystemExit(f"delivery check failed: the worker ran {counter.get(key)} of {n} tasks for {key}")
     if int(counter.get(key) or 0) != n:
         raise SystemExit(f"delivery check failed: {key} counted {counter.get(key)} executions, expected {n}")
 
@@ -188,31 +203,31 @@ def bench_end_to_end(n: int, rounds: int) -> list[Samples]:
     """(backend, naive seconds, airlock seconds) from the first publish until a worker ran n tasks."""
     results = []
     for backend, task, naive_one in (
-        ("celery", celery_bump, lambda key, i: celery_bump.apply_async(args=(key, i), kwargs={})),
-        ("dramatiq", dramatiq_bump, lambda key, i: dramatiq_bump.send(key, i)),
+        ("celery", celery_bump, lambda key, i, n: celery_bump.apply_async(args=(key, i, n), kwargs={})),
+        ("dramatiq", dramatiq_bump, lambda key, i, n: dramatiq_bump.send(key, i, n)),
     ):
         worker = start_worker(backend)
         try:
             key = f"airlock-bench-count-{RUN_ID}-{backend}"
 
-            def naive(key: str = key, one: Callable[[str, int], object] = naive_one) -> None:
-                counter.delete(key)
+            def naive(key: str = key, one: Callable[[str, int, int], object] = naive_one) -> None:
+                start_round(key)
                 for i in range(n):
-                    one(key, i)
-                wait_count(key, n)
+                    one(key, i, n)
+                wait_done(key, n)
 
             def through_airlock(key: str = key, task: object = task, backend: str = backend) -> None:
-                counter.delete(key)
+                start_round(key)
                 with airlock.scope(executor=backend):
                     for i in range(n):
-                        airlock.enqueue(task, key, i)
-                wait_count(key, n)
+                        airlock.enqueue(task, key, i, n)
+                wait_done(key, n)
 
-            counter.delete(key)
-            naive_one(key, 0)
-            wait_count(key, 1)  # the worker is up
+            start_round(key)
+            naive_one(key, 0, 1)
+            wait_done(key, 1)  # the worker is up
             naive_times, airlock_times = alternating(naive, through_airlock, rounds, check=lambda: None)
-            counter.delete(key)
+            start_round(key)
             results.append((backend, naive_times, airlock_times))
         finally:
             worker.terminate()
@@ -265,7 +280,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=11)
-    parser.add_argument("--e2e-rounds", type=int, default=7)
+    parser.add_argument("--e2e-rounds", type=int, default=15)
     options = parser.parse_args()
     n = options.n
     try:
