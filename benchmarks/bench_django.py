@@ -26,6 +26,9 @@ from collections.abc import Callable
 import django
 from _harness import emit_json, goal, ratio, table, targets_table
 from django.conf import settings
+from django.http import HttpResponse
+
+import airlock
 
 INTENTS = 10
 #: Target: the middleware adds at most 10% to a request that enqueues 10 intents.
@@ -60,18 +63,12 @@ urlpatterns: list[object] = []
 
 
 def plain_view(request: object) -> object:
-    from django.http import HttpResponse
-
     for i in range(INTENTS):
         noop(i)
     return HttpResponse("ok")
 
 
 def airlock_view(request: object) -> object:
-    from django.http import HttpResponse
-
-    import airlock
-
     for i in range(INTENTS):
         airlock.enqueue(noop, i)
     return HttpResponse("ok")

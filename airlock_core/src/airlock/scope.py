@@ -366,11 +366,14 @@ class Scope:
         if not intents:
             return intents
         hooks = self._hooks
-        if hooks.gates and not self._plugins_enabled(hooks.gates):
+        if hooks.gates and not (
+            (_config["options"] or self._options or self._has_dispatch_options) and self._plugins_enabled(hooks.gates)
+        ):
             hooks = self._hooks = hooks.idle  # installed plugins nobody enabled: skip them
+        plain_policy = type(self._policy) is AllowAll
         if (
             self._parent is None
-            and self._plain_policy
+            and plain_policy
             and not self._has_local_policies
             and not self._has_dispatch_options
             and not hooks.before_flush
@@ -382,11 +385,11 @@ class Scope:
             self._dispatch_inline(intents)
             return intents
         report = self._report = FlushReport(self, "flushed")
-        if not hooks.before_flush or self._parent is not None or self._has_local_policies or not self._plain_policy:
+        if not hooks.before_flush or self._parent is not None or self._has_local_policies or not plain_policy:
             promote(intents)  # else run_before_flush builds the Intents hooks ask for, and those it returns
         if self._parent is not None:
             intents = self._walk_parent_chain_for_approval(intents)
-        if intents and (self._has_local_policies or not self._plain_policy):
+        if intents and (self._has_local_policies or not plain_policy):
             intents = self._filter(intents, report)
         if intents and hooks.before_flush:
             intents = run_before_flush(self, intents, report)
@@ -420,10 +423,16 @@ class Scope:
                 else:
                     item[0](*item[1])  # cheaper without an empty ** dict
         except BaseException as exc:
-            self._report = FlushReport(self, "flushed")
-            dispatch(self, intents, self._report, failure=(item, exc))
+            self._inline_failed(intents, item, exc)
         else:
             self._report = None  # built on demand by the report property
+
+    def _inline_failed(self, intents: list[Intent], item: Intent, error: BaseException) -> None:
+        """A task of the plain sync flush raised ``error``: resume the flush in
+        :func:`dispatch`, which records every fate, honours ``fail_fast`` and
+        raises at the end."""
+        self._report = FlushReport(self, "flushed")
+        dispatch(self, intents, self._report, failure=(item, error))
 
     def _plugins_enabled(self, gates: dict[str, Any]) -> bool:
         """True if an enabling option (name: default) is set here: globally or

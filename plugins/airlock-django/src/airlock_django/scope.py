@@ -192,14 +192,14 @@ class DjangoScope(Scope):
             return False
         return self._fates is None or self._fates.all_committed()
 
-    def _dispatch_inline(self, intents: list[Intent]) -> None:
-        """The core's inline dispatch; with ``robust``, a failure is logged as
-        Django's robust ``on_commit`` logs it, not raised."""
+    def _inline_failed(self, intents: list[Intent], item: Intent, error: BaseException) -> None:
+        """The core's inline dispatch failed; with ``robust``, the flush's
+        failure is logged as Django's robust ``on_commit`` logs it, not raised."""
         if not self.robust:
-            super()._dispatch_inline(intents)
+            super()._inline_failed(intents, item, error)
             return
         try:
-            super()._dispatch_inline(intents)
+            super()._inline_failed(intents, item, error)
         except Exception as exc:
             _django_logger.error("Error calling DjangoScope dispatch in on_commit() (%s).", exc, exc_info=True)
 
