@@ -1,0 +1,88 @@
+"""What ``AirlockMiddleware`` adds to a Django request, counted in instructions.
+
+The same requests as ``bench_django.py``, counted with valgrind's callgrind
+instead of timed: instruction counts do not move with the machine's load,
+so small changes show up that timing noise hides. Each contestant runs in
+its own process twice, with 0 and with ``--requests`` requests after a
+warm-up; the difference divided by the requests is one request's count.
+``PYTHONHASHSEED=0`` keeps both processes alike.
+
+Usage: ``python benchmarks/count_django.py [--requests N]`` (needs valgrind;
+takes about a minute). Not run by ``make bench``, which times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+from _harness import table
+from bench_django import INTENTS
+
+CASES = (
+    ("view outside a transaction", "plain", "airlock"),
+    ("view inside transaction.atomic()", "plain-atomic", "airlock-atomic"),
+)
+
+
+def requests_in_this_process(contestant: str, requests: int) -> None:
+    """The child: warm up, then make ``requests`` requests to ``contestant``'s view."""
+    import bench_django
+
+    bench_django.setup()
+    plain = bench_django.client([]).get
+    with_airlock = bench_django.client(["airlock.integrations.django.AirlockMiddleware"]).get
+    with_airlock("/airlock/")  # both contestants' processes then hold an initialised connection
+    get = with_airlock if contestant.startswith("airlock") else plain
+    url = f"/{contestant}/"
+    bench_django.check(get, url)
+    for _ in range(50):
+        get(url)
+    for _ in range(requests):
+        get(url)
+
+
+def instructions(contestant: str, requests: int) -> int:
+    """Instructions the whole child process executed."""
+    command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__]
+    command += ["--child", contestant, "--requests", str(requests)]
+    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if done.returncode != 0 or found is None:
+        raise SystemExit(f"callgrind run of {contestant} failed:\n{done.stderr[-2000:]}")
+    return int(found.group(1))
+
+
+def per_request(contestant: str, requests: int) -> float:
+    with ThreadPoolExecutor(2) as pool:
+        empty, full = pool.map(lambda n: instructions(contestant, n), (0, requests))
+    return (full - empty) / requests
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    if options.child:
+        requests_in_this_process(options.child, options.requests)
+        return
+    if shutil.which("valgrind") is None:
+        raise SystemExit("count_django.py needs valgrind (apt install valgrind)")
+    rows = []
+    for case, plain, airlock in CASES:
+        counts = {name: per_request(name, options.requests) for name in (plain, airlock)}
+        added = counts[airlock] - counts[plain]
+        rows.append([case, f"{counts[plain]:,.0f}", f"{counts[airlock]:,.0f}", f"{added:,.0f}",
+                     f"{counts[airlock] / counts[plain]:.3f}"])
+    title = f"Django request through the test client, {INTENTS} intents per request (instructions per request)"
+    print(table(title, ["case", "plain", "airlock", "added", "airlock / plain"], rows))
+
+
+if __name__ == "__main__":
+    main()
