@@ -13,7 +13,7 @@ import functools
 from collections.abc import Callable, Mapping
 from contextvars import Token
 from types import MappingProxyType
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from . import _context, _state
 from .config import _config, _default, _plain_config, default_executor
@@ -80,7 +80,8 @@ class Scope:
     #: taking the scope, asked on each fast-path ``enqueue()`` (so make it cheap,
     #: e.g. an ``operator.attrgetter``). A true result calls
     #: :meth:`_before_guarded_append` before the intent is appended.
-    #: ``DjangoScope`` asks whether a transaction is open.
+    #: ``DjangoScope`` asks whether a transaction is open. A scope in use keeps
+    #: its guard in ``_plain_add``, where it may replace it.
     _enqueue_guard: Callable[[Scope], object] | None = None
     #: Option values this scope class uses where neither the scope nor
     #: ``configure()`` sets one (``DjangoScope``: ``{"fail_fast": False}``).
@@ -89,13 +90,14 @@ class Scope:
 
     def __init__(self, policy: Policy | None = None, executor: Any = None, **options: Any) -> None:
         self._hooks = hooks = _state.hooks or _state.load_hooks()
-        #: enqueue() may append directly: no policy callback, no enqueue hook, not finished.
+        # _plain_add: enqueue() may append directly (no policy callback, no
+        # enqueue hook, not finished): True, or the guard to ask first; else False.
         if policy is None:
             self._policy = _ALLOW_ALL
-            self._plain_add = not hooks.enqueue and self._may_skip_add
+            self._plain_add = not hooks.enqueue and self._appends_plainly
         else:
             self._policy = policy
-            self._plain_add = type(policy) is AllowAll and not hooks.enqueue and self._may_skip_add
+            self._plain_add = type(policy) is AllowAll and not hooks.enqueue and self._appends_plainly
         if executor is None:  # default_executor()'s cache, read inline: this runs for every scope
             self._executor = _default[0] if _default else default_executor()
         else:
@@ -208,9 +210,9 @@ class Scope:
         _context.current_scope.reset(self._token)
         self._token = None
 
-    #: ``enqueue()`` may skip ``_add``: the subclass keeps the base one, or
-    #: says through ``_enqueue_guard`` when its own must run.
-    _may_skip_add = True
+    #: Whether ``enqueue()`` may skip ``_add``: True when the subclass keeps the
+    #: base one, its ``_enqueue_guard`` when that says when its own must run, else False.
+    _appends_plainly: bool | Callable[[Scope], object] = True
     #: The subclass keeps the base ``_dispatch_all``.
     _base_dispatch_all = True
 
@@ -229,9 +231,12 @@ class Scope:
         # A guard speaks for the ``_add`` of its own class or an ancestor's,
         # not for one a further subclass writes.
         add_owner = _defining_class(cls, "_add")
-        cls._may_skip_add = add_owner is Scope or (
-            cls._enqueue_guard is not None and issubclass(_defining_class(cls, "_enqueue_guard"), add_owner)
-        )
+        if add_owner is Scope:
+            cls._appends_plainly = True
+        elif cls._enqueue_guard is not None and issubclass(_defining_class(cls, "_enqueue_guard"), add_owner):
+            cls._appends_plainly = staticmethod(cls._enqueue_guard)  # read from a scope, not bound to it
+        else:
+            cls._appends_plainly = False
         cls._base_dispatch_all = cls._dispatch_all is Scope._dispatch_all
 
     def _enter_via_methods(self) -> Scope:
@@ -334,7 +339,7 @@ class Scope:
         self._intents.append(intent)
 
     def _before_guarded_append(self) -> None:
-        """Called by ``enqueue()`` when :attr:`_enqueue_guard` returned true,
+        """Called by ``enqueue()`` when the scope's enqueue guard returned true,
         right before it appends the intent to the buffer as is. Subclasses
         that set a guard override this (``_add`` should do the same first)."""
 
@@ -644,7 +649,7 @@ def get_current_scope() -> Scope | None:
     return _get_scope()
 
 
-def enqueue(
+def _enqueue_as_documented(
     task: Callable[..., Any],
     *args: Any,
     _name: str | None = None,
@@ -652,53 +657,74 @@ def enqueue(
     _dispatch_options: dict[str, Any] | None = None,
     **kwargs: Any,
 ) -> None:
-    """Ask for ``task(*args, **kwargs)`` to run when the current scope lets it.
+    """:func:`enqueue`'s signature, as ``inspect``, ``help()`` and type checkers show it.
 
-    :param task: any callable (a function, a Celery/Dramatiq/Huey task, ...),
-        or a task object whose executor dispatches it through a method such
-        as ``enqueue`` (Django tasks).
-    :param _name: a name for logs and policies (default: derived from task).
-    :param _origin: free text saying where the intent came from.
-    :param _dispatch_options: options for the backend (``countdown``,
-        ``queue``) and for middleware that declare intent options.
-
-    Raises ``TypeError`` if ``task`` is neither, ``NoScopeError`` with no
-    active scope, ``PolicyEnqueueError`` inside a policy callback, and
-    whatever the policy's ``on_enqueue`` raises (the intent is then not
-    buffered).
+    ``enqueue`` itself takes ``**kwargs`` and takes the three underscored
+    names out of them: Python binds that faster than keyword-only
+    parameters with defaults, and ``enqueue()`` runs once per intent.
     """
-    current = _get_scope()
-    if (
-        current is not None
-        and _dispatch_options is None
-        and _name is None
-        and _origin is None
-        and not _get_in_policy()
-        and not _get_policy_stack()
-        and callable(task)
-        and current._plain_add
-    ):
-        # Nothing can observe this intent before flush: buffer a plain tuple,
-        # which becomes an Intent only if something looks (intent.as_intent).
-        guard = current._enqueue_guard
-        if guard is not None and guard(current):
-            current._before_guarded_append()
-        current._intents.append((task, args, kwargs, None, None))
-        return
-    if _get_in_policy():
-        raise PolicyEnqueueError(
-            "Cannot call enqueue() from within a policy callback (or an airlock_enqueue hook). "
-            "Policies may judge intents, but must not create them."
-        )
-    if not callable(task) and not _is_task_object(task):
-        raise TypeError(
-            f"airlock.enqueue() needs a callable or a task object, got {task!r} ({type(task).__name__}). "
-            "Pass the function or task object itself, not its result or its name."
-        )
-    intent = _new_intent(Intent, (task, args, kwargs, _origin, _dispatch_options, _get_policy_stack(), _name))
-    if current is None:
-        raise NoScopeError(
-            f"Cannot enqueue '{intent.name}' without an active airlock.scope(). "
-            "Wrap your code in an airlock.scope() context manager (or decorate it with @airlock.scoped())."
-        )
-    current._add(intent)
+
+
+#: The keyword arguments ``enqueue()`` keeps for itself.
+_RESERVED = frozenset(("_name", "_origin", "_dispatch_options"))
+
+if TYPE_CHECKING:
+    enqueue = _enqueue_as_documented
+else:
+
+    def enqueue(task, *args, **kwargs):
+        """Ask for ``task(*args, **kwargs)`` to run when the current scope lets it.
+
+        :param task: any callable (a function, a Celery/Dramatiq/Huey task, ...),
+            or a task object whose executor dispatches it through a method such
+            as ``enqueue`` (Django tasks).
+        :param _name: a name for logs and policies (default: derived from task).
+        :param _origin: free text saying where the intent came from.
+        :param _dispatch_options: options for the backend (``countdown``,
+            ``queue``) and for middleware that declare intent options.
+
+        Raises ``TypeError`` if ``task`` is neither, ``NoScopeError`` with no
+        active scope, ``PolicyEnqueueError`` inside a policy callback, and
+        whatever the policy's ``on_enqueue`` raises (the intent is then not
+        buffered).
+        """
+        current = _get_scope()
+        if (
+            current is not None
+            and (not kwargs or _RESERVED.isdisjoint(kwargs))
+            and not _get_in_policy()
+            and not _get_policy_stack()
+            and callable(task)
+            and (plain := current._plain_add)
+        ):
+            # Nothing can observe this intent before flush: buffer a plain tuple,
+            # which becomes an Intent only if something looks (intent.as_intent).
+            if plain is not True and plain(current):  # a subclass's _enqueue_guard
+                current._before_guarded_append()
+            current._intents.append((task, args, kwargs, None, None))
+            return
+        if kwargs:
+            name = kwargs.pop("_name", None)
+            origin = kwargs.pop("_origin", None)
+            dispatch_options = kwargs.pop("_dispatch_options", None)
+        else:
+            name = origin = dispatch_options = None
+        if _get_in_policy():
+            raise PolicyEnqueueError(
+                "Cannot call enqueue() from within a policy callback (or an airlock_enqueue hook). "
+                "Policies may judge intents, but must not create them."
+            )
+        if not callable(task) and not _is_task_object(task):
+            raise TypeError(
+                f"airlock.enqueue() needs a callable or a task object, got {task!r} ({type(task).__name__}). "
+                "Pass the function or task object itself, not its result or its name."
+            )
+        intent = _new_intent(Intent, (task, args, kwargs, origin, dispatch_options, _get_policy_stack(), name))
+        if current is None:
+            raise NoScopeError(
+                f"Cannot enqueue '{intent.name}' without an active airlock.scope(). "
+                "Wrap your code in an airlock.scope() context manager (or decorate it with @airlock.scoped())."
+            )
+        current._add(intent)
+
+    enqueue.__wrapped__ = _enqueue_as_documented  # what inspect.signature() follows

@@ -89,8 +89,8 @@ class DjangoScope(Scope):
     #: Asked by ``enqueue()`` per intent: while no transaction is open (and no
     #: witness is pending) the intent is appended as is; else
     #: :meth:`_before_guarded_append` first notes the transaction state.
-    #: Replaced per scope by :func:`_witness_outdated` while the newest intent
-    #: has a witness.
+    #: Replaced (in ``_plain_add``) by :func:`_witness_outdated` while the
+    #: newest intent has a witness.
     _enqueue_guard = attrgetter("_thread_state.connection.in_atomic_block")
     # Set on first use: most scopes see no transaction, and many are empty.
     _thread = 0  # the thread whose connection _connection is
@@ -142,7 +142,8 @@ class DjangoScope(Scope):
     def _note_transaction_state(self, connection: Any) -> None:
         """Record the transaction state the next buffered intent is enqueued in."""
         witness = self._witness = self._fates_made().note(connection, len(self._intents))
-        self._enqueue_guard = DjangoScope._enqueue_guard if witness is None else _witness_outdated
+        if self._plain_add:  # the enqueue fast path is on: ask the guard that fits now
+            self._plain_add = DjangoScope._enqueue_guard if witness is None else _witness_outdated
 
     def _fates_made(self) -> Fates:
         """The scope's :class:`Fates`, made now if no intent needed one yet."""
