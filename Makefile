@@ -51,7 +51,7 @@ test-plugin:
 	@test -n "$(PLUGIN)" || (echo "usage: make test-plugin PLUGIN=airlock-<name>"; exit 2)
 	rm -rf .venv-$(PLUGIN) && $(PYTHON) -m venv .venv-$(PLUGIN)
 	.venv-$(PLUGIN)/bin/python -m pip --disable-pip-version-check -q install ./airlock_core "./plugins/$(PLUGIN)[test]"
-	.venv-$(PLUGIN)/bin/python -m pytest -p no:cacheprovider plugins/$(PLUGIN)/tests
+	AIRLOCK_TEST_PLUGIN_ALONE=$(PLUGIN) .venv-$(PLUGIN)/bin/python -m pytest -p no:cacheprovider plugins/$(PLUGIN)/tests
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/run.py

@@ -42,7 +42,6 @@ TIMEOUT = 180
 
 _FENCE = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.S | re.M)
 _DIRECTIVE = re.compile(r"<!--\s*test:\s*(.*?)\s*-->")
-_SKIP = re.compile(r"skip\s*\((.+)\)$")
 #: How the child reports a skip (a service is unreachable outside CI).
 _SKIPPED = "docs-example-skipped: "
 _WITH = re.compile(r"with\s+([a-z][a-z0-9-]*)")
@@ -60,8 +59,7 @@ class Block:
     page: Path
     line: int  # of the block's first code line, 1-based
     code: str
-    mode: str  # "run", "pytest", "skip" or "with"
-    reason: str = ""  # why it is skipped
+    mode: str  # "run", "pytest" or "with"
     setup: str = ""  # the docs_support module that runs it ("with")
 
     @property
@@ -76,25 +74,23 @@ def blocks_of(page: Path) -> list[Block]:
     for match in _FENCE.finditer(text):
         line = text.count("\n", 0, match.start(1)) + 1
         before = text[: match.start()].rstrip().rsplit("\n", 1)[-1]
-        mode, reason, setup = "run", "", ""
+        mode, setup = "run", ""
         directive = _DIRECTIVE.fullmatch(before.strip())
         if directive:
             body = directive.group(1)
-            skip, with_ = _SKIP.fullmatch(body), _WITH.fullmatch(body)
+            with_ = _WITH.fullmatch(body)
             if body == "pytest":
                 mode = "pytest"
-            elif skip and skip.group(1).strip():
-                mode, reason = "skip", skip.group(1).strip()
             elif with_ and (SUPPORT / f"{with_.group(1).replace('-', '_')}.py").is_file():
                 mode, setup = "with", with_.group(1).replace("-", "_")
             else:
                 setups = sorted(p.stem.replace("_", "-") for p in SUPPORT.glob("[!_]*.py"))
                 raise ValueError(
                     f"{_page_id(page)}:{line - 1}: bad directive {before.strip()!r}; "
-                    "write <!-- test: skip (why it cannot run) -->, <!-- test: pytest --> "
-                    f"or <!-- test: with SETUP --> with a SETUP among {', '.join(setups)}"
+                    "every example runs: write <!-- test: pytest --> or <!-- test: with SETUP --> "
+                    f"with a SETUP among {', '.join(setups)}, or add a setup to tests/docs_support"
                 )
-        found.append(Block(page, line, match.group(1), mode, reason, setup))
+        found.append(Block(page, line, match.group(1), mode, setup))
     return found
 
 
@@ -188,12 +184,6 @@ def test_pytest_examples_pass(block: Block, tmp_path: Path) -> None:
     assert " passed" in result.stdout and "skipped" not in result.stdout, result.stdout
 
 
-@pytest.mark.parametrize("block", [b for b in all_blocks() if b.mode == "skip"], ids=lambda b: b.where)
-def test_skipped_examples_are_listed(block: Block) -> None:
-    """Each opted-out block shows up in the run's summary with its reason (``-ra``)."""
-    pytest.skip(f"{block.where} not run: {block.reason}")
-
-
 def test_directives_are_well_formed() -> None:
     problems = []
     for page in PAGES:
@@ -207,20 +197,18 @@ def test_directives_are_well_formed() -> None:
 def test_directive_parsing(tmp_path: Path) -> None:
     page = tmp_path / "page.md"
     page.write_text(
-        "# t\n\n<!-- test: skip (settings fragment) -->\n```python\nX = 1\n```\n\n"
-        "```python\nprint(1)\n```\n\n<!-- test: pytest -->\n```python\ndef test_x(): pass\n```\n\n"
+        "# t\n\n```python\nprint(1)\n```\n\n<!-- test: pytest -->\n```python\ndef test_x(): pass\n```\n\n"
         "<!-- test: with django-project -->\n```python\nY = 2\n```\n",
         encoding="utf-8",
     )
-    parsed = [(b.line, b.mode, b.reason, b.setup, b.code) for b in blocks_of(page)]
+    parsed = [(b.line, b.mode, b.setup, b.code) for b in blocks_of(page)]
     assert parsed == [
-        (5, "skip", "settings fragment", "", "X = 1\n"),
-        (9, "run", "", "", "print(1)\n"),
-        (14, "pytest", "", "", "def test_x(): pass\n"),
-        (19, "with", "", "django_project", "Y = 2\n"),
+        (4, "run", "", "print(1)\n"),
+        (9, "pytest", "", "def test_x(): pass\n"),
+        (14, "with", "django_project", "Y = 2\n"),
     ]
-    page.write_text("<!-- test: skip -->\n```python\nX = 1\n```\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="bad directive"):
+    page.write_text("<!-- test: skip (a fragment) -->\n```python\nX = 1\n```\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"bad directive .* every example runs"):
         blocks_of(page)
     page.write_text("<!-- test: with celery -->\n```python\nX = 1\n```\n", encoding="utf-8")
     with pytest.raises(ValueError, match="among celery-app, "):

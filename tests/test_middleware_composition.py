@@ -35,7 +35,7 @@ def charge(order: str) -> None:
 
 @pytest.fixture
 def redis_key() -> Iterator[tuple[Any, str, tuple[str, int]]]:
-    redis = pytest.importorskip("redis")
+    import redis
     parts = urlsplit(require_service("redis"))
     target = (parts.hostname or "127.0.0.1", parts.port or 6379)
     client = redis.Redis(*target, socket_timeout=5)

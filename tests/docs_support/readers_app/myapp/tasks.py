@@ -12,6 +12,11 @@ def send_email(user_id: int, subject: str = "") -> None:
 
 
 @app.task
+def send_welcome_email(user_id: int) -> None:
+    record("send_welcome_email", user_id)
+
+
+@app.task
 def send_receipt(order_id: int) -> None:
     record("send_receipt", order_id)
 
