@@ -657,15 +657,27 @@ def _enqueue_as_documented(
     _dispatch_options: dict[str, Any] | None = None,
     **kwargs: Any,
 ) -> None:
-    """:func:`enqueue`'s signature, as ``inspect``, ``help()`` and type checkers show it.
+    """Ask for ``task(*args, **kwargs)`` to run when the current scope lets it.
 
-    ``enqueue`` itself takes ``**kwargs`` and takes the three underscored
-    names out of them: Python binds that faster than keyword-only
-    parameters with defaults, and ``enqueue()`` runs once per intent.
+    :param task: any callable (a function, a Celery/Dramatiq/Huey task, ...),
+        or a task object whose executor dispatches it through a method such
+        as ``enqueue`` (Django tasks).
+    :param _name: a name for logs and policies (default: derived from task).
+    :param _origin: free text saying where the intent came from.
+    :param _dispatch_options: options for the backend (``countdown``,
+        ``queue``) and for middleware that declare intent options.
+
+    Raises ``TypeError`` if ``task`` is neither, ``NoScopeError`` with no
+    active scope, ``PolicyEnqueueError`` inside a policy callback, and
+    whatever the policy's ``on_enqueue`` raises (the intent is then not
+    buffered).
     """
 
 
-#: The keyword arguments ``enqueue()`` keeps for itself.
+# enqueue() itself takes **kwargs and takes the three underscored names out of
+# them: Python binds that faster than keyword-only parameters with defaults,
+# and enqueue() runs once per intent. Type checkers, help() and inspect (through
+# __wrapped__) see the signature above.
 _RESERVED = frozenset(("_name", "_origin", "_dispatch_options"))
 
 if TYPE_CHECKING:
@@ -673,21 +685,6 @@ if TYPE_CHECKING:
 else:
 
     def enqueue(task, *args, **kwargs):
-        """Ask for ``task(*args, **kwargs)`` to run when the current scope lets it.
-
-        :param task: any callable (a function, a Celery/Dramatiq/Huey task, ...),
-            or a task object whose executor dispatches it through a method such
-            as ``enqueue`` (Django tasks).
-        :param _name: a name for logs and policies (default: derived from task).
-        :param _origin: free text saying where the intent came from.
-        :param _dispatch_options: options for the backend (``countdown``,
-            ``queue``) and for middleware that declare intent options.
-
-        Raises ``TypeError`` if ``task`` is neither, ``NoScopeError`` with no
-        active scope, ``PolicyEnqueueError`` inside a policy callback, and
-        whatever the policy's ``on_enqueue`` raises (the intent is then not
-        buffered).
-        """
         current = _get_scope()
         if (
             current is not None
@@ -727,4 +724,5 @@ else:
             )
         current._add(intent)
 
+    enqueue.__doc__ = _enqueue_as_documented.__doc__
     enqueue.__wrapped__ = _enqueue_as_documented  # what inspect.signature() follows

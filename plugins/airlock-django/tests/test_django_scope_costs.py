@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import logging
 import threading
@@ -149,3 +150,44 @@ def test_a_thread_sharing_the_scope_follows_its_own_transactions(alias, probe):
     assert failures == []
     assert [name for name, _ in probe] == ["here", "committed-there"]
     assert [i.args[-1] for i in scope.report.discarded] == ["rolled-back-there"]
+
+
+def test_inside_an_event_loop_the_connection_remembered_before_it_does_not_answer(probe, monkeypatch):
+    """Inside a running loop Django's connection follows the task, not the thread."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # lets this test open a transaction in the loop
+    with DjangoScope():
+        airlock.enqueue(note, "before the loop")  # this thread's connection is now remembered
+
+    async def in_the_loop() -> DjangoScope:
+        with DjangoScope() as scope:
+            with pytest.raises(ValueError), transaction.atomic():
+                airlock.enqueue(note, "rolled-back")
+                raise ValueError("roll back")
+        return scope
+
+    scope = asyncio.run(in_the_loop())
+
+    assert [name for name, _ in probe] == ["before the loop"]
+    assert [i.args[-1] for i in scope.report.discarded] == ["rolled-back"]
+
+
+def test_a_scope_whose_alias_changes_after_init_follows_the_new_one(probe):
+    class Rerouted(DjangoScope):
+        def __init__(self) -> None:
+            super().__init__()
+            self.using = "other"  # as a database router might decide
+
+    thread_connection("default")  # the default alias is looked up in this thread, as usual
+    with Rerouted() as scope:
+        with pytest.raises(ValueError), transaction.atomic(using="other"):
+            airlock.enqueue(note, "rolled-back")
+            raise ValueError("roll back")
+
+    assert probe == [] and [i.args[-1] for i in scope.report.discarded] == ["rolled-back"]
+
+
+def test_a_subclass_cannot_replace_the_transaction_guard():
+    with pytest.raises(TypeError, match="_before_guarded_append"):
+
+        class Careless(DjangoScope):
+            _enqueue_guard = staticmethod(lambda scope: False)

@@ -49,10 +49,17 @@ _states: dict[str, ThreadConnection] = {}
 
 
 def thread_state(alias: str) -> ThreadConnection:
-    """The :class:`ThreadConnection` of ``alias`` (one object for all threads)."""
+    """The :class:`ThreadConnection` of ``alias`` (one object for all threads).
+
+    Asked inside a running event loop, it first forgets the connection this
+    thread remembered before the loop started: there Django's connection
+    follows the task, so the remembered one no longer answers for it.
+    """
     state = _states.get(alias)
     if state is None:
         state = _states.setdefault(alias, ThreadConnection())
+    if _get_running_loop() is not None and "connection" in state.__dict__:
+        del state.connection
     return state
 
 

@@ -115,11 +115,30 @@ class DjangoScope(Scope):
                 f"DjangoScope(robust=True) needs Django >= 5.0 (transaction.on_commit(robust=...)); "
                 f"this is Django {django.get_version()}. Leave robust unset."
             )
-        #: The database alias whose transactions this scope follows.
-        self.using: str = using or DEFAULT_DB_ALIAS
+        self._using = using or DEFAULT_DB_ALIAS  # what the using setter does, without its call
+        self._thread_state = thread_state(self._using)
         #: Whether dispatch is registered with ``on_commit(robust=True)``.
         self.robust: bool = robust
-        self._thread_state = thread_state(self.using)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        if "_enqueue_guard" in cls.__dict__:
+            raise TypeError(
+                f"{cls.__name__} sets _enqueue_guard, which would replace the check that keeps intents of a "
+                "rolled-back savepoint from escaping. Override _before_guarded_append() (calling super()) "
+                "to see the intents enqueued inside a transaction instead."
+            )
+        super().__init_subclass__(**kwargs)
+
+    @property
+    def using(self) -> str:
+        """The database alias whose transactions this scope follows."""
+        return self._using
+
+    @using.setter
+    def using(self, alias: str) -> None:
+        self._using = alias
+        self._thread_state = thread_state(alias)
+        self._thread = 0  # look the connection up again
 
     @property
     def connection(self) -> Any:
