@@ -144,7 +144,7 @@ class DjangoScope(Scope):
     def connection(self) -> Any:
         """This thread's connection to the ``using`` database (Django keeps one per thread)."""
         if self._thread != _get_ident():
-            self._connection = thread_connection(self.using)
+            self._connection = thread_connection(self._using)
             self._thread = _get_ident()
         return self._connection
 
