@@ -8,7 +8,7 @@ warm-up; the difference divided by the requests is one request's count.
 ``PYTHONHASHSEED=0`` keeps both processes alike.
 
 Usage: ``python benchmarks/count_django.py [--requests N]`` (needs valgrind;
-takes about a minute). Not run by ``make bench``, which times.
+takes about two minutes). Not run by ``make bench``, which times.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
+import bench_django
 from _harness import table
-from bench_django import INTENTS
 
 CASES = (
     ("view outside a transaction", "plain", "airlock"),
@@ -32,8 +32,6 @@ CASES = (
 
 def requests_in_this_process(contestant: str, requests: int) -> None:
     """The child: warm up, then make ``requests`` requests to ``contestant``'s view."""
-    import bench_django
-
     bench_django.setup()
     plain = bench_django.client([]).get
     with_airlock = bench_django.client(["airlock.integrations.django.AirlockMiddleware"]).get
@@ -80,7 +78,8 @@ def main() -> None:
         added = counts[airlock] - counts[plain]
         rows.append([case, f"{counts[plain]:,.0f}", f"{counts[airlock]:,.0f}", f"{added:,.0f}",
                      f"{counts[airlock] / counts[plain]:.3f}"])
-    title = f"Django request through the test client, {INTENTS} intents per request (instructions per request)"
+    intents = bench_django.INTENTS
+    title = f"Django request through the test client, {intents} intents per request (instructions per request)"
     print(table(title, ["case", "plain", "airlock", "added", "airlock / plain"], rows))
 
 

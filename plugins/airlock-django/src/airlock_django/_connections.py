@@ -55,11 +55,16 @@ def thread_state(alias: str) -> ThreadConnection:
     thread remembered before the loop started: there Django's connection
     follows the task, so the remembered one no longer answers for it.
     """
+    state = _state_of(alias)
+    if _get_running_loop() is not None and "connection" in state.__dict__:
+        del state.connection
+    return state
+
+
+def _state_of(alias: str) -> ThreadConnection:
     state = _states.get(alias)
     if state is None:
         state = _states.setdefault(alias, ThreadConnection())
-    if _get_running_loop() is not None and "connection" in state.__dict__:
-        del state.connection
     return state
 
 
@@ -72,7 +77,7 @@ def thread_connection(alias: str) -> Any:
     """
     if _get_running_loop() is not None:
         return transaction.get_connection(alias)
-    state = thread_state(alias)
+    state = _state_of(alias)  # thread_state() minus its loop check, just made
     connection = state.connection
     if connection is _NOT_LOOKED_UP:
         connection = state.connection = transaction.get_connection(alias)
