@@ -100,6 +100,22 @@ def test_none_arguments_keep_what_was_configured() -> None:
     config = airlock.get_configuration()
     assert config["policy"] is policy
     assert config["scope_cls"] is TaggedScope
+    with airlock.scope() as s:
+        pass
+    assert type(s) is TaggedScope and s.policy is policy
+
+
+def test_configure_takes_scope_kwargs_as_they_are_then() -> None:
+    """scope() with no arguments uses what configure() was given, bound once: a
+    caller changing its dict afterwards changes neither the configuration nor
+    the scopes made from it."""
+    kwargs = {"tag": "configured"}
+    airlock.configure(scope_cls=TaggedScope, scope_kwargs=kwargs)
+    kwargs["tag"] = "changed later"
+    with airlock.scope() as s:
+        pass
+    assert s.tag == "configured"
+    assert airlock.get_configuration()["scope_kwargs"] == {"tag": "configured"}
 
 
 def test_reset_configuration_forgets_everything() -> None:

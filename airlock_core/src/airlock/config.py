@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -15,8 +17,10 @@ __all__ = ["configure", "reset_configuration", "get_configuration"]
 _config: dict[str, Any] = {}
 #: The resolved default executor (configure() > AIRLOCK_EXECUTOR > sync), cached.
 _default: list[Any] = []
-#: [True] while nothing but options was configured, so scope() may skip the merging.
-_plain_config: list[bool] = [True]
+#: What ``airlock.scope()`` with no arguments makes: empty while nothing but
+#: options was configured (a plain ``Scope``), else the configured class bound
+#: to the configured policy and arguments, so scope() merges them only once.
+_configured_scope: list[Callable[[], Scope]] = []
 
 
 def reset_configuration() -> None:
@@ -27,7 +31,7 @@ def reset_configuration() -> None:
     _config.clear()
     _config.update(scope_cls=None, policy=None, executor=None, scope_kwargs={}, options={})
     _default.clear()
-    _plain_config[0] = True
+    _configured_scope.clear()
 
 
 reset_configuration()
@@ -44,7 +48,8 @@ def configure(
     """Set application-wide defaults for ``airlock.scope()`` and ``@airlock.scoped()``.
 
     Call once at start-up; explicit arguments to ``scope()`` win. Arguments
-    left as None keep their current value.
+    left as None keep their current value. Values are taken as they are at
+    the call: changing the ``scope_kwargs`` dict afterwards changes nothing.
 
     :param scope_cls: the Scope class (e.g. ``DjangoScope``).
     :param policy: the default policy.
@@ -70,10 +75,22 @@ def configure(
         _config["executor"] = executor
         _default.clear()
     if scope_kwargs is not None:
-        _config["scope_kwargs"] = scope_kwargs
+        _config["scope_kwargs"] = dict(scope_kwargs)  # as it is now: later changes to the caller's dict do not count
     if options:
         _config["options"] = {**_config["options"], **options}
-    _plain_config[0] = not any(_config[k] for k in ("scope_cls", "policy", "executor", "scope_kwargs"))
+    _configured_scope.clear()
+    if any(_config[k] for k in ("scope_cls", "policy", "executor", "scope_kwargs")):
+        _configured_scope.append(_bind_configured_scope())
+
+
+def _bind_configured_scope() -> Callable[[], Scope]:
+    """The configured scope class with the configured policy and arguments bound."""
+    from .scope import _ALLOW_ALL, Scope
+
+    kwargs = dict(_config["scope_kwargs"])
+    if "executor" not in kwargs and _config["executor"] is not None:
+        kwargs["executor"] = _config["executor"]
+    return partial(_config["scope_cls"] or Scope, policy=_config["policy"] or _ALLOW_ALL, **kwargs)
 
 
 def get_configuration() -> dict[str, Any]:

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from . import _context, _state
-from .config import _config, _default, _plain_config, default_executor
+from .config import _config, _configured_scope, _default, default_executor
 from .dispatch import dispatch, run_after_flush, run_before_flush
 from .errors import NoScopeError, PolicyEnqueueError, ScopeStateError
 from .executors import resolve_executor
@@ -567,8 +567,11 @@ def scope(policy: Policy | None = None, *, _cls: type[Scope] | None = None, **kw
     or a name), options declared by the core or plugins, and whatever a
     Scope subclass accepts.
     """
-    if _cls is None and not kwargs and _plain_config[0]:
-        return Scope(policy)  # nothing configured: the common case, fast
+    if _cls is None and not kwargs:  # the common cases, fast
+        if not _configured_scope:
+            return Scope(policy)  # nothing configured
+        if policy is None:
+            return _configured_scope[0]()  # what configure() set, merged once there
     config = _config
     cls = _cls or config["scope_cls"] or Scope
     if policy is None:
