@@ -103,6 +103,23 @@ def test_autocommit_dispatches_at_scope_exit(alias, probe):
     assert scope.report.complete
 
 
+def test_overridden_schedule_dispatch_decides_the_timing_outside_a_transaction(alias, probe):
+    """With no transaction open the base timing would dispatch inline at once; a
+    subclass's schedule_dispatch still gets the dispatch callback instead."""
+    held: list = []
+
+    class Later(DjangoScope):
+        def schedule_dispatch(self, callback):
+            held.append(callback)
+
+    with airlock.scope(_cls=Later, using=alias) as scope:
+        airlock.enqueue(note, "later")
+    assert probe == [] and len(held) == 1
+    held[0]()
+    assert probe == [("later", True)]
+    assert names(scope.report.dispatched) == ["later"]
+
+
 def test_using_follows_only_its_own_database(probe):
     with transaction.atomic(using="other"):
         with airlock.scope(using="default"):

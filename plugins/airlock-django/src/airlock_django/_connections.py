@@ -18,7 +18,7 @@ from typing import Any
 
 from django.db import transaction
 
-__all__ = ["ThreadConnection", "thread_connection", "thread_state"]
+__all__ = ["NOT_LOOKED_UP", "ThreadConnection", "thread_connection", "thread_state"]
 
 
 class _NotLookedUp:
@@ -31,7 +31,7 @@ class _NotLookedUp:
     in_atomic_block = True
 
 
-_NOT_LOOKED_UP = _NotLookedUp()
+NOT_LOOKED_UP = _NotLookedUp()
 
 
 class ThreadConnection(threading.local):
@@ -42,7 +42,7 @@ class ThreadConnection(threading.local):
     here (it never does inside a running event loop).
     """
 
-    connection: Any = _NOT_LOOKED_UP
+    connection: Any = NOT_LOOKED_UP
 
 
 _states: dict[str, ThreadConnection] = {}
@@ -55,17 +55,15 @@ def thread_state(alias: str) -> ThreadConnection:
     thread remembered before the loop started: there Django's connection
     follows the task, so the remembered one no longer answers for it.
     """
-    state = _state_of(alias)
+    state = _states.get(alias) or _state_of(alias)
     if _get_running_loop() is not None and "connection" in state.__dict__:
         del state.connection
     return state
 
 
 def _state_of(alias: str) -> ThreadConnection:
-    state = _states.get(alias)
-    if state is None:
-        state = _states.setdefault(alias, ThreadConnection())
-    return state
+    """Made on the first ask for ``alias``; ``setdefault`` keeps one per alias across threads."""
+    return _states.setdefault(alias, ThreadConnection())
 
 
 def thread_connection(alias: str) -> Any:
@@ -77,8 +75,8 @@ def thread_connection(alias: str) -> Any:
     """
     if _get_running_loop() is not None:
         return transaction.get_connection(alias)
-    state = _state_of(alias)  # thread_state() minus its loop check, just made
+    state = _states.get(alias) or _state_of(alias)  # thread_state() minus its loop check, just made
     connection = state.connection
-    if connection is _NOT_LOOKED_UP:
+    if connection is NOT_LOOKED_UP:
         connection = state.connection = transaction.get_connection(alias)
     return connection

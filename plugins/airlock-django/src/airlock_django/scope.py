@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
+from asyncio import _get_running_loop
 from collections.abc import Callable
 from operator import attrgetter
 from types import MappingProxyType
@@ -40,7 +41,7 @@ from django.db import DEFAULT_DB_ALIAS
 import airlock
 from airlock import Intent, Policy, Scope
 
-from ._connections import thread_connection, thread_state
+from ._connections import NOT_LOOKED_UP, thread_connection, thread_state
 from ._fates import Fates, Witness
 
 __all__ = ["DjangoScope"]
@@ -53,13 +54,6 @@ _django_logger = logging.getLogger("django.db.backends.base")
 
 #: ``transaction.on_commit(robust=...)`` exists from Django 5.0 on.
 ROBUST_SUPPORTED = django.VERSION >= (5, 0)
-
-
-def _autocommit(connection: Any) -> bool:
-    """``connection.get_autocommit()`` without connecting just to ask."""
-    if connection.connection is None:
-        return bool(connection.settings_dict["AUTOCOMMIT"])
-    return bool(connection.autocommit)
 
 
 class DjangoScope(Scope):
@@ -120,7 +114,11 @@ class DjangoScope(Scope):
         #: Whether dispatch is registered with ``on_commit(robust=True)``.
         self.robust: bool = robust
 
+    #: The class keeps the default dispatch timing (``schedule_dispatch``, ``_dispatch_all``).
+    _default_timing = True
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
+        cls._default_timing = cls.schedule_dispatch is _schedule_dispatch and cls._dispatch_all is _dispatch_all
         if "_enqueue_guard" in cls.__dict__:
             raise TypeError(
                 f"{cls.__name__} sets _enqueue_guard, which would replace the check that keeps intents of a "
@@ -204,11 +202,15 @@ class DjangoScope(Scope):
         """True when the dispatch would run at once with nothing to filter: no
         transaction open, autocommit on, default timing, and nothing buffered
         was rolled back. The core may then call the tasks inline."""
-        cls = type(self)
-        if cls.schedule_dispatch is not _schedule_dispatch or cls._dispatch_all is not _dispatch_all:
+        if not self._default_timing:
             return False  # a subclass changed the timing: let it decide
-        connection = self.connection
-        if connection.in_atomic_block or not _autocommit(connection):
+        connection = self._thread_state.connection  # this thread's, once looked up (see _connections)
+        if connection is NOT_LOOKED_UP or _get_running_loop() is not None:
+            connection = self.connection
+        if connection.in_atomic_block:
+            return False
+        # get_autocommit() without connecting just to ask
+        if not (connection.autocommit if connection.connection is not None else connection.settings_dict["AUTOCOMMIT"]):
             return False
         return self._fates is None or self._fates.all_committed()
 
