@@ -86,7 +86,13 @@ class DjangoScope(Scope):
     #: Replaced (in ``_plain_add``) by :func:`_witness_outdated` while the
     #: newest intent has a witness.
     _enqueue_guard = attrgetter("_thread_state.connection.in_atomic_block")
-    # Set on first use: most scopes see no transaction, and many are empty.
+    # Class defaults until a scope sets its own: most scopes follow the default
+    # database with the default robust, see no transaction, and many are empty.
+    #: Whether dispatch is registered with ``on_commit(robust=True)``
+    #: (default: True on Django >= 5.0, where it exists).
+    robust: bool = ROBUST_SUPPORTED
+    _using = DEFAULT_DB_ALIAS
+    _thread_state = thread_state(DEFAULT_DB_ALIAS)
     _thread = 0  # the thread whose connection _connection is
     _connection: Any = None
     _fates: Fates | None = None  # made when an intent is enqueued inside a transaction
@@ -102,17 +108,18 @@ class DjangoScope(Scope):
         **options: Any,
     ) -> None:
         super().__init__(policy, executor, **options)
-        if robust is None:
-            robust = ROBUST_SUPPORTED
-        elif robust and not ROBUST_SUPPORTED:
-            raise airlock.UsageError(
-                f"DjangoScope(robust=True) needs Django >= 5.0 (transaction.on_commit(robust=...)); "
-                f"this is Django {django.get_version()}. Leave robust unset."
-            )
-        self._using = using or DEFAULT_DB_ALIAS  # what the using setter does, without its call
-        self._thread_state = thread_state(self._using)
-        #: Whether dispatch is registered with ``on_commit(robust=True)``.
-        self.robust: bool = robust
+        if robust is not None:
+            if robust and not ROBUST_SUPPORTED:
+                raise airlock.UsageError(
+                    f"DjangoScope(robust=True) needs Django >= 5.0 (transaction.on_commit(robust=...)); "
+                    f"this is Django {django.get_version()}. Leave robust unset."
+                )
+            self.robust = robust
+        # The class defaults follow the default alias; inside an event loop
+        # thread_state() must be asked anyway (it forgets a remembered connection).
+        if using or _get_running_loop() is not None:
+            self._using = using or DEFAULT_DB_ALIAS  # what the using setter does, without its call
+            self._thread_state = thread_state(self._using)
 
     #: The class keeps the default dispatch timing (``schedule_dispatch``, ``_dispatch_all``).
     _default_timing = True
