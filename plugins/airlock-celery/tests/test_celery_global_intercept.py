@@ -7,6 +7,7 @@ end of the module.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -106,6 +107,22 @@ def test_calls_in_a_scope_are_enqueued_with_their_options(backend) -> None:  # t
         assert backend.record.apply_async((log.key, "x"), countdown=3) is None
     [(intent, _)] = scope.report.dropped
     assert intent.args == (log.key, "x") and intent.dispatch_options == {"countdown": 3}
+
+
+@pytest.mark.parametrize("method", ["delay", "apply_async"])
+def test_a_direct_call_outside_a_scope_warns_once_and_publishes(backend, method: str) -> None:  # type: ignore[no-untyped-def]
+    """Celery's delay() calls apply_async(): that inner call is not a second direct call."""
+    log = backend.log()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        if method == "delay":
+            backend.record.delay(log.key, "direct", 1)
+        else:
+            backend.record.apply_async((log.key, "direct", 1))
+    assert [str(w.message).split(" is deprecated")[0] for w in caught] == [
+        f"Direct call to {backend.record.name}.{method}()"
+    ]
+    assert summary(log.wait_for(1)) == [("direct", 1, {}, backend.queue)]
 
 
 def test_a_second_install_is_refused(backend) -> None:  # type: ignore[no-untyped-def]

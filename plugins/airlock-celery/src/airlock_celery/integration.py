@@ -158,7 +158,12 @@ def _intercept_delay(original: Callable[..., Any]) -> Callable[..., Any]:
             return original(self, *args, **kwargs)
         _warn_delay(self)
         if airlock.get_current_scope() is None:
-            return original(self, *args, **kwargs)
+            # Celery's delay() calls apply_async(): let that through unwarned (one call, one warning).
+            token = publishing.set(True)
+            try:
+                return original(self, *args, **kwargs)
+            finally:
+                publishing.reset(token)
         airlock.enqueue(self, *args, **kwargs)
         return None
 
