@@ -93,3 +93,24 @@ def test_selected_by_name_and_importable_at_the_compatible_paths() -> None:
     assert compat_integration.LegacyTaskShim is integration.LegacyTaskShim
     assert compat_integration.install_global_intercept is integration.install_global_intercept
     assert compat_integration.uninstall_global_intercept is integration.uninstall_global_intercept
+
+
+def test_eager_mode_runs_a_flush_inline_without_reaching_the_broker() -> None:
+    """``task_always_eager`` (a common test setting): a flush runs each task
+    inline, in order, and never connects to the broker, which here is a port
+    where nothing listens (a publish there would fail the flush)."""
+    from celery import Celery
+
+    app = Celery("eager", broker="redis://127.0.0.1:9/0", set_as_current=False)
+    app.conf.task_always_eager = True
+    ran: list[int] = []
+
+    @app.task
+    def work(n: int) -> None:
+        ran.append(n)
+
+    with airlock.scope(executor="celery") as scope:
+        for n in range(3):
+            airlock.enqueue(work, n, _dispatch_options={"queue": "mail"} if n == 1 else None)
+    assert ran == [0, 1, 2]
+    assert len(scope.report.dispatched) == 3 and not scope.report.failed
