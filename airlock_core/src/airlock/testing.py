@@ -10,7 +10,8 @@ user_id=1)``) and :meth:`Captured.run` to dispatch them when the test wants.
 Real services: :func:`require_service` finds Redis, RabbitMQ or PostgreSQL
 through environment variables with loopback defaults. When a service cannot
 be reached the test is skipped with the reason, except under ``CI=true``,
-where it fails: CI can never go green by skipping.
+where it fails: CI can never go green by skipping. :class:`OutageProxy`
+stands between a client and such a service and loses it at will.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
+from ._outage_proxy import OutageProxy
 from .errors import PolicyViolation, ScopeStateError, UsageError
 from .executors import ExecutorSpec
 from .intent import Intent
@@ -36,6 +38,7 @@ __all__ = [
     "service_url",
     "require_service",
     "reachable",
+    "OutageProxy",
     # capturing side effects
     "capture",
     "no_effects",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import socket
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -23,7 +22,7 @@ import redis
 from celery import Celery
 from celery.contrib.testing.worker import start_worker
 
-from airlock.testing import require_service
+from airlock.testing import OutageProxy, require_service
 
 #: Seconds a test waits at most for a worker to run what it expects.
 WAIT = 20.0
@@ -196,70 +195,6 @@ def redis_worker_with(redis_url: str) -> Iterator[Callable[[Callable[[Backend], 
         next(worker, None)
 
 
-class TcpProxy:
-    """A loopback TCP forwarder to a real service that a test can cut at will.
-
-    Lets a test lose a real broker in the middle of a flush: every
-    connection goes through the proxy, and :meth:`cut` closes them all and
-    stops listening, as a broker that went away would.
-    """
-
-    def __init__(self, target_url: str, default_port: int) -> None:
-        parts = urlsplit(target_url)
-        self.target = (parts.hostname or "127.0.0.1", parts.port or default_port)
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.url = with_port(target_url, "127.0.0.1", self.port)
-        self.sockets: list[socket.socket] = []
-        self.lock = threading.Lock()
-        self.is_cut = False
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return  # cut
-            with self.lock:
-                if self.is_cut:
-                    client.close()
-                    return
-                upstream = socket.create_connection(self.target, timeout=5)
-                self.sockets += [client, upstream]
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
-
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass  # the other side closed, or the proxy was cut
-        for sock in (source, sink):
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def cut(self) -> None:
-        """Stop listening and drop every connection."""
-        with self.lock:
-            self.is_cut = True
-            try:
-                self.listener.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept()
-            except OSError:
-                pass
-            self.listener.close()
-            for sock in self.sockets:
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                sock.close()
-
-
 @pytest.fixture
 def closed_broker_url() -> Callable[[str], str]:
     """``closed_broker_url("redis" | "amqp")``: the service's URL moved to a port where nothing listens."""
@@ -271,11 +206,18 @@ def closed_broker_url() -> Callable[[str], str]:
 
 
 @pytest.fixture
-def redis_proxy(redis_url: str) -> Iterator[TcpProxy]:
-    """A cuttable TCP proxy in front of the real Redis."""
-    proxy = TcpProxy(redis_url, 6379)
-    yield proxy
-    proxy.cut()
+def redis_proxy(redis_url: str) -> Iterator[OutageProxy]:
+    """The real Redis behind an :class:`airlock.testing.OutageProxy` that is up: ``down()`` loses it."""
+    parts = urlsplit(redis_url)
+    with OutageProxy((parts.hostname or "127.0.0.1", parts.port or 6379)) as proxy:
+        proxy.up()
+        yield proxy
+
+
+@pytest.fixture
+def redis_proxy_url(redis_url: str, redis_proxy: OutageProxy) -> str:
+    """``redis_url`` through ``redis_proxy``."""
+    return with_port(redis_url, "127.0.0.1", redis_proxy.port)
 
 
 @pytest.fixture

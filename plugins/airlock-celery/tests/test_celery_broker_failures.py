@@ -31,17 +31,18 @@ def test_unreachable_broker_fails_the_first_publish_and_reports_the_rest(
 
 def test_losing_the_broker_mid_flush_reports_exactly_the_published_chunks(
     redis_proxy,
+    redis_proxy_url,
     redis_url,
     workerless_app,  # type: ignore[no-untyped-def]
 ) -> None:
-    _, noop, queue = workerless_app(redis_proxy.url)
+    _, noop, queue = workerless_app(redis_proxy_url)
     client = redis.Redis.from_url(redis_url)
     try:
         with pytest.raises(KombuError) as caught:
             with airlock.scope(executor=CeleryExecutor(chunk_size=4)):
                 for i in range(4):  # chunk 1: written when full
                     airlock.enqueue(noop, i, _dispatch_options={"priority": 1})
-                airlock.enqueue(redis_proxy.cut)  # runs inline, after chunk 1 was written
+                airlock.enqueue(redis_proxy.down)  # runs inline, after chunk 1 was written
                 for i in range(4, 9):  # chunk 2 fails when written (at 7); 8 is never attempted
                     airlock.enqueue(noop, i, _dispatch_options={"priority": 1})
         report = caught.value.airlock_report
@@ -55,15 +56,17 @@ def test_losing_the_broker_mid_flush_reports_exactly_the_published_chunks(
         client.close()
 
 
-def test_losing_the_broker_before_the_last_chunk_names_its_intents(redis_proxy, redis_url, workerless_app) -> None:  # type: ignore[no-untyped-def]
-    _, noop, queue = workerless_app(redis_proxy.url)
+def test_losing_the_broker_before_the_last_chunk_names_its_intents(  # type: ignore[no-untyped-def]
+    redis_proxy, redis_proxy_url, redis_url, workerless_app
+) -> None:
+    _, noop, queue = workerless_app(redis_proxy_url)
     client = redis.Redis.from_url(redis_url)
     try:
         with pytest.raises(KombuError) as caught:
             with airlock.scope(executor=CeleryExecutor(chunk_size=4)):
                 for i in range(4):
                     airlock.enqueue(noop, i, _dispatch_options={"priority": 1})
-                airlock.enqueue(redis_proxy.cut)
+                airlock.enqueue(redis_proxy.down)
                 for i in range(4, 6):  # the last, partial chunk: written when the flush ends
                     airlock.enqueue(noop, i, _dispatch_options={"priority": 1})
         assert client.llen(queue) == 4

@@ -125,9 +125,10 @@ def test_the_ramp_goes_on_after_a_solo_dispatch_wrote_the_chunk_early(
 def test_losing_the_broker_mid_ramp_reports_exactly_the_written_chunks(
     probe: Callable[[str], Probe],
     redis_proxy,  # type: ignore[no-untyped-def]
+    redis_proxy_url,
 ) -> None:
-    p = probe(redis_proxy.url)
-    p.before_publish = lambda args: redis_proxy.cut() if args == (5,) else None
+    p = probe(redis_proxy_url)
+    p.before_publish = lambda args: redis_proxy.down() if args == (5,) else None
     with pytest.raises(KombuError) as caught:
         with airlock.scope(executor=CeleryExecutor(chunk_size=8)):
             for i in range(10):  # chunks [0], [1, 2], then [3..6]: cut while it fills, fails when written at 6

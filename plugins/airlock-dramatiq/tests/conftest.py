@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,7 +21,7 @@ import redis
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.brokers.redis import RedisBroker
 
-from airlock.testing import require_service
+from airlock.testing import OutageProxy, require_service
 
 #: Seconds a test waits at most for the worker to run what it expects.
 WAIT = 20.0
@@ -155,80 +154,25 @@ def closed_broker() -> Iterator[Callable[[str], Any]]:
         broker.close()
 
 
-class TcpProxy:
-    """A loopback TCP forwarder to a real service that a test can cut at will.
-
-    Every connection goes through the proxy; :meth:`cut` stops listening and
-    closes them all, as a broker that went away would.
-    """
-
-    def __init__(self, target_url: str, default_port: int) -> None:
-        parts = urlsplit(target_url)
-        self.target = (parts.hostname or "127.0.0.1", parts.port or default_port)
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = with_port(target_url, "127.0.0.1", self.listener.getsockname()[1])
-        self.sockets: list[socket.socket] = []
-        self.lock = threading.Lock()
-        self.is_cut = False
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return  # cut
-            with self.lock:
-                if self.is_cut:
-                    client.close()
-                    return
-                upstream = socket.create_connection(self.target, timeout=5)
-                self.sockets += [client, upstream]
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
-
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass  # the other side closed, or the proxy was cut
-        for sock in (source, sink):
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-
-    def cut(self) -> None:
-        """Stop listening and drop every connection."""
-        with self.lock:
-            self.is_cut = True
-            try:
-                self.listener.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept()
-            except OSError:
-                pass
-            self.listener.close()
-            for sock in self.sockets:
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                sock.close()
+@pytest.fixture
+def redis_proxy(redis_url: str) -> Iterator[OutageProxy]:
+    """The real Redis behind an :class:`airlock.testing.OutageProxy` that is up: ``down()`` loses it."""
+    parts = urlsplit(redis_url)
+    with OutageProxy((parts.hostname or "127.0.0.1", parts.port or 6379)) as proxy:
+        proxy.up()
+        yield proxy
 
 
 @pytest.fixture
-def redis_proxy(redis_url: str) -> Iterator[TcpProxy]:
-    """A cuttable TCP proxy in front of the real Redis."""
-    proxy = TcpProxy(redis_url, 6379)
-    yield proxy
-    proxy.cut()
+def redis_proxy_url(redis_url: str, redis_proxy: OutageProxy) -> str:
+    """``redis_url`` through ``redis_proxy``."""
+    return with_port(redis_url, "127.0.0.1", redis_proxy.port)
 
 
 @pytest.fixture
-def proxied_redis_broker(redis_proxy: TcpProxy, redis_url: str) -> Iterator[tuple[Any, Any]]:
+def proxied_redis_broker(redis_proxy_url: str, redis_url: str) -> Iterator[tuple[Any, Any]]:
     """(broker, actor) on Redis through ``redis_proxy``; no worker. Its keys are removed afterwards."""
-    broker = RedisBroker(url=redis_proxy.url, namespace=unique("ns"))
+    broker = RedisBroker(url=redis_proxy_url, namespace=unique("ns"))
     actor = dramatiq.actor(lambda *args: None, broker=broker, queue_name=unique("q"), actor_name=unique("noop"))
     yield broker, actor
     direct = redis.Redis.from_url(redis_url)

@@ -36,7 +36,7 @@ def test_losing_redis_mid_flush_reports_exactly_the_written_chunks(proxied_redis
         with airlock.scope(executor=DramatiqExecutor(chunk_size=4)):
             for i in range(4):  # chunk 1: written when full
                 airlock.enqueue(actor, i, _dispatch_options={"max_retries": 0})
-            airlock.enqueue(redis_proxy.cut)  # runs inline, after chunk 1 was written
+            airlock.enqueue(redis_proxy.down)  # runs inline, after chunk 1 was written
             for i in range(4, 9):  # chunk 2 fails when written (at 7); 8 is never attempted
                 airlock.enqueue(actor, i, _dispatch_options={"max_retries": 0})
     report = caught.value.airlock_report
@@ -52,7 +52,7 @@ def test_losing_redis_before_the_last_chunk_names_its_intents(proxied_redis_brok
         with airlock.scope(executor=DramatiqExecutor(chunk_size=4)):
             for i in range(4):
                 airlock.enqueue(actor, i, _dispatch_options={"max_retries": 0})
-            airlock.enqueue(redis_proxy.cut)
+            airlock.enqueue(redis_proxy.down)
             for i in range(4, 6):  # the last, partial chunk: written when the flush ends
                 airlock.enqueue(actor, i, _dispatch_options={"max_retries": 0})
     report = caught.value.airlock_report

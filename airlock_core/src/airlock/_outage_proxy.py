@@ -1,0 +1,134 @@
+"""``OutageProxy``: lose a real service at will, to test what happens when a broker goes away.
+
+A TCP proxy on 127.0.0.1 in front of a real service (Redis, RabbitMQ, ...).
+While it is *down* nothing listens on its port, so clients get a real
+"connection refused"; :meth:`OutageProxy.up` starts forwarding to the
+service, and :meth:`OutageProxy.down` cuts every forwarded connection, as a
+broker that went away would. Point the client under test at ``proxy.port``.
+Public as ``airlock.testing.OutageProxy``.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from types import TracebackType
+
+__all__ = ["OutageProxy"]
+
+_CHUNK = 65536
+
+
+class OutageProxy:
+    """A port that refuses connections until :meth:`up`, then forwards them.
+
+    :param target: ``(host, port)`` of the real service.
+
+    Use it as a context manager; leaving the block closes the listener and
+    every forwarded connection and joins the threads (bounded by ``timeout``
+    seconds each). Not for production traffic: one thread per direction.
+    """
+
+    def __init__(self, target: tuple[str, int], timeout: float = 5.0) -> None:
+        self.target = target
+        self.timeout = timeout
+        self.port = _free_port()
+        self.connections = 0
+        self._listener: socket.socket | None = None
+        self._open: set[socket.socket] = set()
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    @property
+    def is_up(self) -> bool:
+        return self._listener is not None
+
+    def up(self) -> None:
+        """Start listening on :attr:`port` and forwarding each connection to the target."""
+        if self._listener is not None:
+            return
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(16)
+        listener.settimeout(0.1)
+        self._listener = listener
+        self._spawn(self._accept, listener)
+
+    def down(self) -> None:
+        """Stop listening and cut every forwarded connection; new connections are refused."""
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.close()
+        with self._lock:
+            sockets, self._open = self._open, set()
+        for sock in sockets:
+            _close(sock)
+        with self._lock:
+            threads, self._threads = self._threads, []
+        for thread in threads:
+            thread.join(self.timeout)
+
+    def _accept(self, listener: socket.socket) -> None:
+        while self._listener is listener:
+            try:
+                client, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:  # closed by down()
+                return
+            try:
+                server = socket.create_connection(self.target, timeout=self.timeout)
+            except OSError:
+                _close(client)
+                continue
+            client.settimeout(None)
+            server.settimeout(None)
+            with self._lock:
+                self._open.update((client, server))
+                self.connections += 1
+            self._spawn(_pump, client, server)
+            self._spawn(_pump, server, client)
+
+    def _spawn(self, target: object, *args: object) -> None:
+        thread = threading.Thread(target=target, args=args, name="airlock-outage-proxy", daemon=True)  # type: ignore[arg-type]
+        with self._lock:
+            self._threads.append(thread)
+        thread.start()
+
+    def __enter__(self) -> OutageProxy:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.down()
+
+    def __repr__(self) -> str:
+        state = "up" if self.is_up else "down"
+        return f"<OutageProxy 127.0.0.1:{self.port} -> {self.target[0]}:{self.target[1]} {state}>"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    try:
+        while data := source.recv(_CHUNK):
+            sink.sendall(data)
+    except OSError:
+        pass  # either side closed: the connection is over
+    finally:
+        _close(source)
+        _close(sink)
+
+
+def _close(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    sock.close()

@@ -1,0 +1,86 @@
+"""``airlock.testing.OutageProxy`` in front of a real (loopback echo) TCP service."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from airlock.testing import OutageProxy
+
+
+@pytest.fixture
+def echo_service() -> Iterator[tuple[str, int]]:
+    """A TCP server on loopback that sends back whatever it receives, one thread per client."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve(client: socket.socket) -> None:
+        with client:
+            try:
+                while data := client.recv(4096):
+                    client.sendall(data)
+            except OSError:
+                pass
+
+    def accept() -> None:
+        while True:
+            try:
+                client, _ = server.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(client,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield server.getsockname()
+    server.close()
+
+
+def connect(proxy: OutageProxy) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", proxy.port), timeout=2)
+
+
+def echo(sock: socket.socket, data: bytes) -> bytes:
+    sock.sendall(data)
+    return sock.recv(4096)
+
+
+def test_refuses_until_up_then_forwards(echo_service: tuple[str, int]) -> None:
+    with OutageProxy(echo_service) as proxy:
+        assert not proxy.is_up and "down" in repr(proxy)
+        with pytest.raises(ConnectionRefusedError):
+            connect(proxy)
+        proxy.up()
+        assert proxy.is_up and "up" in repr(proxy)
+        with connect(proxy) as sock:
+            assert echo(sock, b"ping") == b"ping"
+        assert proxy.connections == 1
+
+
+def test_down_cuts_open_connections_and_refuses_new_ones(echo_service: tuple[str, int]) -> None:
+    with OutageProxy(echo_service) as proxy:
+        proxy.up()
+        sock = connect(proxy)
+        assert echo(sock, b"before") == b"before"
+        proxy.down()
+        with sock:
+            try:
+                cut = sock.recv(4096) == b""  # the proxy closed its end: end of stream
+            except ConnectionResetError:
+                cut = True
+        assert cut
+        with pytest.raises(ConnectionRefusedError):
+            connect(proxy)
+        proxy.up()  # back, on the same port
+        with connect(proxy) as again:
+            assert echo(again, b"after") == b"after"
+
+
+def test_leaving_the_block_takes_it_down(echo_service: tuple[str, int]) -> None:
+    with OutageProxy(echo_service) as proxy:
+        proxy.up()
+        connect(proxy).close()
+    assert not proxy.is_up
+    with pytest.raises(ConnectionRefusedError):
+        connect(proxy)
