@@ -5,6 +5,9 @@ building, URL resolution, the middleware chain, the view, signals). Two pairs
 of contestants, each timed in alternation, keeping the best batch:
 
 * ``plain``: no middleware; the view calls 10 no-op tasks itself.
+* ``on_commit``: no middleware; the view hands each task to
+  ``transaction.on_commit()`` itself, what code without airlock writes so
+  that tasks wait for the commit (for context: no target).
 * ``airlock``: ``AirlockMiddleware`` (``DjangoScope``, ``sync`` executor);
   the view ``airlock.enqueue()``s the same 10 tasks, which run when the
   request's scope flushes.
@@ -12,7 +15,8 @@ of contestants, each timed in alternation, keeping the best batch:
 once with the view outside any transaction, and once with the view's work
 inside ``transaction.atomic()`` (SQLite in memory), where ``DjangoScope``
 also follows the transaction for each intent. Before timing, every
-contestant's request must run exactly its 10 tasks.
+contestant's request must run exactly its 10 tasks. The target is judged
+against ``plain``.
 
 Usage: ``python benchmarks/bench_django.py [--requests N] [--rounds N]``
 (needs Django and airlock-django installed, as in the workspace venv).
@@ -22,10 +26,12 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from functools import partial
 
 import django
 from _harness import emit_json, goal, ratio, table, targets_table
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpResponse
 
 import airlock
@@ -74,16 +80,23 @@ def airlock_view(request: object) -> object:
     return HttpResponse("ok")
 
 
-def plain_atomic_view(request: object) -> object:
-    from django.db import transaction
+def on_commit_view(request: object) -> object:
+    for i in range(INTENTS):
+        transaction.on_commit(partial(noop, i))
+    return HttpResponse("ok")
 
+
+def plain_atomic_view(request: object) -> object:
     with transaction.atomic():
         return plain_view(request)
 
 
-def airlock_atomic_view(request: object) -> object:
-    from django.db import transaction
+def on_commit_atomic_view(request: object) -> object:
+    with transaction.atomic():
+        return on_commit_view(request)
 
+
+def airlock_atomic_view(request: object) -> object:
     with transaction.atomic():
         return airlock_view(request)
 
@@ -94,8 +107,10 @@ def view_named(request: object, name: str) -> object:
 
 VIEWS = {
     "plain": plain_view,
+    "on-commit": on_commit_view,
     "airlock": airlock_view,
     "plain-atomic": plain_atomic_view,
+    "on-commit-atomic": on_commit_atomic_view,
     "airlock-atomic": airlock_atomic_view,
 }
 
@@ -137,18 +152,25 @@ def main() -> None:
 
     rows, json_rows, goals = [], [], []
     for case, suffix in (("view outside a transaction", ""), ("view inside transaction.atomic()", "-atomic")):
-        contestants = {"plain": (plain, f"/plain{suffix}/"), "airlock": (with_airlock, f"/airlock{suffix}/")}
+        contestants = {
+            "plain": (plain, f"/plain{suffix}/"),
+            "on_commit": (plain, f"/on-commit{suffix}/"),
+            "airlock": (with_airlock, f"/airlock{suffix}/"),
+        }
         for get, url in contestants.values():
             check(get, url)
         best = interleaved_batches(contestants, args.requests, args.rounds)
-        per_request = {name: best[name] / args.requests * 1e6 for name in contestants}
-        overhead = ratio(per_request["airlock"], per_request["plain"])
-        rows.append([case, f"{per_request['plain']:.1f}", f"{per_request['airlock']:.1f}", f"{overhead:.2f}"])
-        json_rows.append({"name": case, "values": per_request, "ratios": {"airlock/plain": overhead}})
+        us = {name: best[name] / args.requests * 1e6 for name in contestants}
+        overhead = ratio(us["airlock"], us["plain"])
+        by_hand = ratio(us["airlock"], us["on_commit"])
+        rows.append([case, *(f"{us[name]:.1f}" for name in contestants), f"{overhead:.2f}", f"{by_hand:.2f}"])
+        json_rows.append(
+            {"name": case, "values": us, "ratios": {"airlock/plain": overhead, "airlock/on_commit": by_hand}}
+        )
         goals.append(goal(f"airlock/plain, {case}", overhead, LIMIT))
 
     title = f"Django request through the test client, {INTENTS} intents per request (µs per request, best batch)"
-    print(table(title, ["case", "plain", "airlock", "airlock / plain"], rows))
+    print(table(title, ["case", "plain", "on_commit", "airlock", "airlock / plain", "airlock / on_commit"], rows))
     print(targets_table(goals))
     emit_json(title, "µs per request", json_rows, goals)
 

@@ -1,6 +1,7 @@
 """What ``AirlockMiddleware`` adds to a Django request, counted in instructions.
 
-The same requests as ``bench_django.py``, counted with valgrind's callgrind
+The same requests as ``bench_django.py`` (plain, ``on_commit`` by hand,
+airlock), counted with valgrind's callgrind
 instead of timed: instruction counts do not move with the machine's load,
 so small changes show up that timing noise hides. Each contestant runs in
 its own process twice, with 0 and with ``--requests`` requests after a
@@ -24,9 +25,10 @@ from concurrent.futures import ThreadPoolExecutor
 import bench_django
 from _harness import table
 
+#: (case, plain, on_commit by hand, airlock): the views of bench_django.py.
 CASES = (
-    ("view outside a transaction", "plain", "airlock"),
-    ("view inside transaction.atomic()", "plain-atomic", "airlock-atomic"),
+    ("view outside a transaction", "plain", "on-commit", "airlock"),
+    ("view inside transaction.atomic()", "plain-atomic", "on-commit-atomic", "airlock-atomic"),
 )
 
 
@@ -73,14 +75,14 @@ def main() -> None:
     if shutil.which("valgrind") is None:
         raise SystemExit("count_django.py needs valgrind (apt install valgrind)")
     rows = []
-    for case, plain, airlock in CASES:
-        counts = {name: per_request(name, options.requests) for name in (plain, airlock)}
-        added = counts[airlock] - counts[plain]
-        rows.append([case, f"{counts[plain]:,.0f}", f"{counts[airlock]:,.0f}", f"{added:,.0f}",
-                     f"{counts[airlock] / counts[plain]:.3f}"])
+    for case, *contestants in CASES:
+        plain, on_commit, airlock = (per_request(name, options.requests) for name in contestants)
+        rows.append([case, *(f"{n:,.0f}" for n in (plain, on_commit, airlock, airlock - plain)),
+                     f"{airlock / plain:.3f}", f"{airlock / on_commit:.3f}"])
     intents = bench_django.INTENTS
     title = f"Django request through the test client, {intents} intents per request (instructions per request)"
-    print(table(title, ["case", "plain", "airlock", "added", "airlock / plain"], rows))
+    header = ["case", "plain", "on_commit", "airlock", "added to plain", "airlock / plain", "airlock / on_commit"]
+    print(table(title, header, rows))
 
 
 if __name__ == "__main__":
