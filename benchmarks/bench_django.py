@@ -1,8 +1,8 @@
 """What ``AirlockMiddleware`` adds to a Django request, side by side.
 
 Every request goes through Django's test client (the full handler: request
-building, URL resolution, the middleware chain, the view, signals). Two pairs
-of contestants, each timed in alternation, keeping the best batch:
+building, URL resolution, the middleware chain, the view, signals). Three
+contestants, timed in alternation, each keeping its best batch:
 
 * ``plain``: no middleware; the view calls 10 no-op tasks itself.
 * ``on_commit``: no middleware; the view hands each task to

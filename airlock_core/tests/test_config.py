@@ -118,6 +118,13 @@ def test_configure_takes_scope_kwargs_as_they_are_then() -> None:
     assert airlock.get_configuration()["scope_kwargs"] == {"tag": "configured"}
 
 
+def test_a_policy_among_scope_kwargs_fails_each_scope_not_configure() -> None:
+    """configure(policy=...) is the way; a "policy" scope argument clashes with it when a scope is made."""
+    airlock.configure(scope_kwargs={"policy": airlock.DropAll()})
+    with pytest.raises(TypeError, match="policy"):
+        airlock.scope()
+
+
 def test_reset_configuration_forgets_everything() -> None:
     airlock.configure(policy=airlock.DropAll(), executor="threads", scope_cls=TaggedScope, fail_fast=False)
     airlock.reset_configuration()

@@ -24,9 +24,12 @@ class OutageProxy:
 
     :param target: ``(host, port)`` of the real service.
 
-    Use it as a context manager; leaving the block closes the listener and
-    every forwarded connection and joins the threads (bounded by ``timeout``
-    seconds each). Not for production traffic: one thread per direction.
+    :attr:`port` is a free port picked when the proxy is made; it stays the
+    same across :meth:`up` and :meth:`down` (while down, nothing of ours
+    holds it). Use it as a context manager; leaving the block closes the
+    listener and every forwarded connection and joins the threads (bounded
+    by ``timeout`` seconds each). Not for production traffic: one thread per
+    direction.
     """
 
     def __init__(self, target: tuple[str, int], timeout: float = 5.0) -> None:
@@ -85,16 +88,26 @@ class OutageProxy:
             client.settimeout(None)
             server.settimeout(None)
             with self._lock:
+                if self._listener is not listener:  # down() ran meanwhile: this one must not outlive it
+                    _close(client)
+                    _close(server)
+                    return
                 self._open.update((client, server))
                 self.connections += 1
-            self._spawn(_pump, client, server)
-            self._spawn(_pump, server, client)
+                pumps = [self._thread(_pump, client, server), self._thread(_pump, server, client)]
+            for thread in pumps:
+                thread.start()
 
     def _spawn(self, target: object, *args: object) -> None:
-        thread = threading.Thread(target=target, args=args, name="airlock-outage-proxy", daemon=True)  # type: ignore[arg-type]
         with self._lock:
-            self._threads.append(thread)
+            thread = self._thread(target, *args)
         thread.start()
+
+    def _thread(self, target: object, *args: object) -> threading.Thread:
+        """A thread that down() will join; the caller holds the lock and starts it."""
+        thread = threading.Thread(target=target, args=args, name="airlock-outage-proxy", daemon=True)  # type: ignore[arg-type]
+        self._threads.append(thread)
+        return thread
 
     def __enter__(self) -> OutageProxy:
         return self

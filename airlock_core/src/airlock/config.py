@@ -17,10 +17,11 @@ __all__ = ["configure", "reset_configuration", "get_configuration"]
 _config: dict[str, Any] = {}
 #: The resolved default executor (configure() > AIRLOCK_EXECUTOR > sync), cached.
 _default: list[Any] = []
-#: What ``airlock.scope()`` with no arguments makes: empty while nothing but
+#: What ``airlock.scope()`` with no arguments makes: [None] while nothing but
 #: options was configured (a plain ``Scope``), else the configured class bound
 #: to the configured policy and arguments, so scope() merges them only once.
-_configured_scope: list[Callable[[], Scope]] = []
+#: One slot, replaced in one step, so a scope made meanwhile sees the old or the new.
+_configured_scope: list[Callable[[], Scope] | None] = [None]
 
 
 def reset_configuration() -> None:
@@ -31,7 +32,7 @@ def reset_configuration() -> None:
     _config.clear()
     _config.update(scope_cls=None, policy=None, executor=None, scope_kwargs={}, options={})
     _default.clear()
-    _configured_scope.clear()
+    _configured_scope[0] = None
 
 
 reset_configuration()
@@ -78,19 +79,24 @@ def configure(
         _config["scope_kwargs"] = dict(scope_kwargs)  # as it is now: later changes to the caller's dict do not count
     if options:
         _config["options"] = {**_config["options"], **options}
-    _configured_scope.clear()
-    if any(_config[k] for k in ("scope_cls", "policy", "executor", "scope_kwargs")):
-        _configured_scope.append(_bind_configured_scope())
+    _configured_scope[0] = _bind_configured_scope()
 
 
-def _bind_configured_scope() -> Callable[[], Scope]:
-    """The configured scope class with the configured policy and arguments bound."""
+def _bind_configured_scope() -> Callable[[], Scope] | None:
+    """The configured scope class with the configured policy and arguments
+    bound; None when nothing but options is configured."""
+    if not any(_config[k] for k in ("scope_cls", "policy", "executor", "scope_kwargs")):
+        return None
     from .scope import _ALLOW_ALL, Scope
 
+    cls = _config["scope_cls"] or Scope
+    policy = _config["policy"] or _ALLOW_ALL
     kwargs = dict(_config["scope_kwargs"])
     if "executor" not in kwargs and _config["executor"] is not None:
         kwargs["executor"] = _config["executor"]
-    return partial(_config["scope_cls"] or Scope, policy=_config["policy"] or _ALLOW_ALL, **kwargs)
+    if "policy" in kwargs:  # cls(policy=..., **kwargs) is a TypeError: each scope() raises it, as always
+        return lambda: cls(policy=policy, **kwargs)
+    return partial(cls, policy=policy, **kwargs)
 
 
 def get_configuration() -> dict[str, Any]:

@@ -568,10 +568,11 @@ def scope(policy: Policy | None = None, *, _cls: type[Scope] | None = None, **kw
     Scope subclass accepts.
     """
     if _cls is None and not kwargs:  # the common cases, fast
-        if not _configured_scope:
+        configured = _configured_scope[0]
+        if configured is None:
             return Scope(policy)  # nothing configured
         if policy is None:
-            return _configured_scope[0]()  # what configure() set, merged once there
+            return configured()  # what configure() set, merged once there
     config = _config
     cls = _cls or config["scope_cls"] or Scope
     if policy is None:

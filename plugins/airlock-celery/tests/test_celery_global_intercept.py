@@ -7,13 +7,14 @@ end of the module.
 
 from __future__ import annotations
 
+import uuid
 import warnings
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from airlock_celery.integration import install_global_intercept, uninstall_global_intercept
-from celery import Task
+from celery import Celery, Task
 
 import airlock
 
@@ -123,6 +124,37 @@ def test_a_direct_call_outside_a_scope_warns_once_and_publishes(backend, method:
         f"Direct call to {backend.record.name}.{method}()"
     ]
     assert summary(log.wait_for(1)) == [("direct", 1, {}, backend.queue)]
+
+
+@pytest.mark.parametrize("published_by", ["delay outside a scope", "the executor at flush"])
+def test_an_eager_task_still_scopes_its_own_calls(backend, published_by: str) -> None:  # type: ignore[no-untyped-def]
+    """Under task_always_eager, publishing the parent runs it in place: its own
+    child.delay() is buffered in the parent's scope, flushed when the parent
+    returns and discarded when it raises, as on a worker."""
+    app = Celery("eager-intercept", broker="memory://", set_as_current=False)
+    app.conf.task_always_eager = True
+    ran: list[str] = []
+
+    @app.task(name=f"eager-child-{uuid.uuid4().hex}")
+    def child(tag: str) -> None:
+        ran.append(tag)
+
+    @app.task(name=f"eager-parent-{uuid.uuid4().hex}")
+    def parent(tag: str, fail: bool) -> None:
+        child.delay(tag)
+        if fail:
+            raise Boom(tag)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        if published_by == "delay outside a scope":
+            parent.delay("failed", True)  # eager: the error is kept in the EagerResult
+            parent.delay("ok", False)
+        else:
+            with airlock.scope():
+                airlock.enqueue(parent, "failed", True)
+                airlock.enqueue(parent, "ok", False)
+    assert ran == ["ok"]
 
 
 def test_a_second_install_is_refused(backend) -> None:  # type: ignore[no-untyped-def]

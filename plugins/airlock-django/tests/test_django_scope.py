@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 
+import airlock_django.scope
 import django
 import pytest
 from airlock_django import DjangoScope
@@ -153,12 +154,27 @@ def test_fail_fast_can_be_asked_for(alias, probe):
     assert names(scope.report.not_attempted) == ["y"]
 
 
-def test_robust_needs_django_5():
-    if django.VERSION >= (5, 0):
-        assert DjangoScope().robust is True
-    else:
-        with pytest.raises(airlock.UsageError, match=r"Django >= 5\.0"):
-            DjangoScope(robust=True)
+def test_robust_needs_django_5(monkeypatch):
+    assert DjangoScope().robust is (django.VERSION >= (5, 0))
+    assert DjangoScope(robust=False).robust is False
+    monkeypatch.setattr(airlock_django.scope, "ROBUST_SUPPORTED", False)  # as on Django 4.2
+    with pytest.raises(airlock.UsageError, match=r"DjangoScope\(robust=True\) needs Django >= 5\.0"):
+        DjangoScope(robust=True)
+    with pytest.raises(airlock.UsageError, match=r"Always\.robust = True needs Django >= 5\.0"):
+
+        class Always(DjangoScope):
+            robust = True
+
+
+def test_a_schedule_dispatch_patched_in_later_still_decides(alias, probe, monkeypatch):
+    """Tests patch methods on the class after it was made; the flush asks each time."""
+    held: list = []
+    monkeypatch.setattr(DjangoScope, "schedule_dispatch", lambda self, callback: held.append(callback))
+    with airlock.scope(_cls=DjangoScope, using=alias):
+        airlock.enqueue(note, "later")
+    assert probe == [] and len(held) == 1
+    held[0]()
+    assert probe == [("later", True)]
 
 
 def test_policy_drops_are_reported_with_the_rest(alias, probe):

@@ -9,8 +9,11 @@ direct calls are buffered by airlock. Two callers must reach Celery instead:
   then raises ``Retry``, so its scope discards what it buffered, and a
   buffered retry would vanish with it.
 
-Both set this flag around their call; the interceptors read it. Kept in its
-own module so the executor never imports Celery.
+Both set this flag around their call; the interceptors read it, and the
+``apply_async`` that lets the publish through clears it again for what
+Celery runs inside (under ``task_always_eager``, the task itself, whose own
+calls must be intercepted). Kept in its own module so the executor never
+imports Celery.
 """
 
 from __future__ import annotations

@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from contextvars import ContextVar
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from celery import Task
@@ -59,6 +61,17 @@ def _warn_apply_async(task: Task) -> None:
     )
 
 
+def _publish_once(apply_async: Callable[[], Any]) -> Any:
+    """Run Celery's ``apply_async`` with the ``publishing`` pass cleared for what
+    it runs: under ``task_always_eager`` the task runs right here, and its own
+    calls must be intercepted again."""
+    token = publishing.set(False)
+    try:
+        return apply_async()
+    finally:
+        publishing.reset(token)
+
+
 def _enqueue_apply_async(task: Task, args: Any, kwargs: Any, options: dict[str, Any]) -> None:
     """Buffer an ``apply_async`` call: its options become the intent's dispatch options."""
     airlock.enqueue(task, *(args or ()), _dispatch_options=options or None, **(kwargs or {}))
@@ -85,7 +98,7 @@ class LegacyTaskShim(Task):
 
     def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
         if publishing.get():
-            return super().apply_async(args, kwargs, **options)
+            return _publish_once(partial(super().apply_async, args, kwargs, **options))
         _warn_apply_async(self)
         _enqueue_apply_async(self, args, kwargs, options)
         return None
@@ -97,6 +110,11 @@ class LegacyTaskShim(Task):
         finally:
             publishing.reset(token)
 
+
+#: The task whose intercepted ``delay()`` has warned and is publishing outside
+#: a scope: Celery's ``delay()`` then calls its ``apply_async()``, which is
+#: the same direct call and must not warn again.
+_delay_warned: ContextVar[Task | None] = ContextVar("airlock_celery_delay_warned", default=None)
 
 #: Celery's own methods while the intercept is installed, else None.
 _originals: dict[str, Callable[..., Any]] | None = None
@@ -158,12 +176,11 @@ def _intercept_delay(original: Callable[..., Any]) -> Callable[..., Any]:
             return original(self, *args, **kwargs)
         _warn_delay(self)
         if airlock.get_current_scope() is None:
-            # Celery's delay() calls apply_async(): let that through unwarned (one call, one warning).
-            token = publishing.set(True)
+            token = _delay_warned.set(self)  # Celery's delay() calls apply_async(): one call, one warning
             try:
                 return original(self, *args, **kwargs)
             finally:
-                publishing.reset(token)
+                _delay_warned.reset(token)
         airlock.enqueue(self, *args, **kwargs)
         return None
 
@@ -173,8 +190,11 @@ def _intercept_delay(original: Callable[..., Any]) -> Callable[..., Any]:
 def _intercept_apply_async(original: Callable[..., Any]) -> Callable[..., Any]:
     def apply_async(self: Task, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
         if publishing.get():
-            return original(self, args, kwargs, **options)
-        _warn_apply_async(self)
+            return _publish_once(partial(original, self, args, kwargs, **options))
+        if _delay_warned.get() is self:
+            _delay_warned.set(None)  # only this call: what it runs (an eager task's own calls) is intercepted
+        else:
+            _warn_apply_async(self)
         if airlock.get_current_scope() is None:
             return original(self, args, kwargs, **options)
         _enqueue_apply_async(self, args, kwargs, options)

@@ -56,6 +56,13 @@ _django_logger = logging.getLogger("django.db.backends.base")
 ROBUST_SUPPORTED = django.VERSION >= (5, 0)
 
 
+def _robust_unsupported(what: str) -> str:
+    return (
+        f"{what} needs Django >= 5.0 (transaction.on_commit(robust=...)); "
+        f"this is Django {django.get_version()}. Leave robust unset."
+    )
+
+
 class DjangoScope(Scope):
     """A scope that dispatches only after the database transaction commits.
 
@@ -110,22 +117,17 @@ class DjangoScope(Scope):
         super().__init__(policy, executor, **options)
         if robust is not None:
             if robust and not ROBUST_SUPPORTED:
-                raise airlock.UsageError(
-                    f"DjangoScope(robust=True) needs Django >= 5.0 (transaction.on_commit(robust=...)); "
-                    f"this is Django {django.get_version()}. Leave robust unset."
-                )
+                raise airlock.UsageError(_robust_unsupported("DjangoScope(robust=True)"))
             self.robust = robust
         # The class defaults follow the default alias; inside an event loop
         # thread_state() must be asked anyway (it forgets a remembered connection).
         if using or _get_running_loop() is not None:
-            self._using = using or DEFAULT_DB_ALIAS  # what the using setter does, without its call
+            self._using = using or self._using  # the using setter minus resetting _thread, which is unset
             self._thread_state = thread_state(self._using)
 
-    #: The class keeps the default dispatch timing (``schedule_dispatch``, ``_dispatch_all``).
-    _default_timing = True
-
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        cls._default_timing = cls.schedule_dispatch is _schedule_dispatch and cls._dispatch_all is _dispatch_all
+        if cls.__dict__.get("robust") and not ROBUST_SUPPORTED:
+            raise airlock.UsageError(_robust_unsupported(f"{cls.__name__}.robust = True"))
         if "_enqueue_guard" in cls.__dict__:
             raise TypeError(
                 f"{cls.__name__} sets _enqueue_guard, which would replace the check that keeps intents of a "
@@ -209,7 +211,8 @@ class DjangoScope(Scope):
         """True when the dispatch would run at once with nothing to filter: no
         transaction open, autocommit on, default timing, and nothing buffered
         was rolled back. The core may then call the tasks inline."""
-        if not self._default_timing:
+        cls = type(self)  # asked per flush, so a method patched in later (a test's mock) counts
+        if cls.schedule_dispatch is not _schedule_dispatch or cls._dispatch_all is not _dispatch_all:
             return False  # a subclass changed the timing: let it decide
         connection = self._thread_state.connection  # this thread's, once looked up (see _connections)
         if connection is NOT_LOOKED_UP or _get_running_loop() is not None:
