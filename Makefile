@@ -27,6 +27,7 @@ test: test-all test-isolated
 
 test-all: $(VENV)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
 
 # The oldest supported Python, when this machine has one (the core promises >= 3.10).
@@ -61,6 +62,7 @@ docs: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 clean:
 	rm -rf .venv .venv-* site .pytest_cache

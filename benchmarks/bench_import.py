@@ -145,12 +145,20 @@ def main() -> int:
         return "n/a" if value is None else f"{value:.2f}{suffix}"
 
     theirs = AIRLOCK_PY.replace("==", " ") if THEIRS in pythons else "airlock-py (not available)"
-    print(table(
-        f"`import airlock` added to interpreter start: ours vs {theirs} ({options.runs} runs each)",
-        ["measure", OURS, THEIRS, f"{OURS} / {THEIRS}"],
-        [[row["name"], *(cell(v, " ms") for v in row["values"].values()), cell(row["ratios"][f"{OURS}/{THEIRS}"], "x")]
-         for row in rows],
-    ))
+    print(
+        table(
+            f"`import airlock` added to interpreter start: ours vs {theirs} ({options.runs} runs each)",
+            ["measure", OURS, THEIRS, f"{OURS} / {THEIRS}"],
+            [
+                [
+                    row["name"],
+                    *(cell(v, " ms") for v in row["values"].values()),
+                    cell(row["ratios"][f"{OURS}/{THEIRS}"], "x"),
+                ]
+                for row in rows
+            ],
+        )
+    )
     starts = ", ".join(f"{who} {result[who]['start_ms']:.1f} ms" for who in result)
     print(f"Bare interpreter start (`python -I -c pass`, median): {starts}.\n")
     print(targets_table(goals, "Targets (issue #2)"))

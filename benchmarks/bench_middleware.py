@@ -159,14 +159,21 @@ def main() -> None:
         ["contestant", "dispatched", "ms", "/ no middleware"],
         [
             ["no middleware", N, f"{base * 1e3:.2f}", "1.00"],
-            ["coalesce installed, off", N, f"{times['coalesce installed, off'] * 1e3:.2f}",
-             ratio(times["coalesce installed, off"], base)],
+            [
+                "coalesce installed, off",
+                N,
+                f"{times['coalesce installed, off'] * 1e3:.2f}",
+                ratio(times["coalesce installed, off"], base),
+            ],
             ["coalesce on", KEYS, f"{times['coalesce on'] * 1e3:.2f}", ratio(times["coalesce on"], base)],
             ["the coalescing pass alone", "-", f"{pass_alone * 1e3:.2f}", ratio(pass_alone, base)],
-            ["the coalescing pass alone, with a keyword argument", "-", f"{pass_keywords * 1e3:.2f}",
-             ratio(pass_keywords, base)],
-            ["core: promoting the buffer to Intents, alone", "-", f"{promotion * 1e3:.2f}",
-             ratio(promotion, base)],
+            [
+                "the coalescing pass alone, with a keyword argument",
+                "-",
+                f"{pass_keywords * 1e3:.2f}",
+                ratio(pass_keywords, base),
+            ],
+            ["core: promoting the buffer to Intents, alone", "-", f"{promotion * 1e3:.2f}", ratio(promotion, base)],
         ],
     )
     out += "\n" + table(
@@ -174,18 +181,19 @@ def main() -> None:
         ["contestant", "dispatched", "ms", "/ no middleware"],
         [
             ["no middleware", N, f"{threads_base * 1e3:.2f}", "1.00"],
-            ["coalesce on", KEYS, f"{times['threads: coalesce on'] * 1e3:.2f}",
-             ratio(times["threads: coalesce on"], threads_base)],
+            [
+                "coalesce on",
+                KEYS,
+                f"{times['threads: coalesce on'] * 1e3:.2f}",
+                ratio(times["threads: coalesce on"], threads_base),
+            ],
             ["the coalescing pass alone", "-", f"{pass_alone * 1e3:.2f}", ratio(pass_alone, threads_base)],
         ],
     )
     out += "\n" + table(
         f"Retry: one flush of {N:,} distinct intents, nothing fails, sync executor",
         ["contestant", "ns / intent", "/ no middleware", "overhead ns / intent"],
-        [
-            [name, per_intent(t), ratio(t, retry_base), per_intent(t - retry_base)]
-            for name, t in retry_times.items()
-        ],
+        [[name, per_intent(t), ratio(t, retry_base), per_intent(t - retry_base)] for name, t in retry_times.items()],
     )
     # Issue #4: "coalescing costs <= 20% over the flush without it", the whole
     # flush with coalescing against the flush without. The pass alone is shown
@@ -200,12 +208,20 @@ def main() -> None:
         "Middleware: coalescing and retry",
         "ms",
         [
-            {"name": "coalescing", "values": {k: round(v * 1e3, 3) for k, v in times.items()},
-             "ratios": {"coalesce on/no middleware": ratio(times["coalesce on"], base),
-                        "pass alone/no middleware": ratio(pass_alone, base),
-                        "pass with keywords/no middleware": ratio(pass_keywords, base)}},
-            {"name": "retry", "values": {k: round(v * 1e3, 3) for k, v in retry_times.items()},
-             "ratios": {"retry on/no middleware": ratio(retry_times["retry on, no failure"], retry_base)}},
+            {
+                "name": "coalescing",
+                "values": {k: round(v * 1e3, 3) for k, v in times.items()},
+                "ratios": {
+                    "coalesce on/no middleware": ratio(times["coalesce on"], base),
+                    "pass alone/no middleware": ratio(pass_alone, base),
+                    "pass with keywords/no middleware": ratio(pass_keywords, base),
+                },
+            },
+            {
+                "name": "retry",
+                "values": {k: round(v * 1e3, 3) for k, v in retry_times.items()},
+                "ratios": {"retry on/no middleware": ratio(retry_times["retry on, no failure"], retry_base)},
+            },
         ],
         goals,
     )

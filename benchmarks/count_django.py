@@ -77,8 +77,14 @@ def main() -> None:
     rows = []
     for case, *contestants in CASES:
         plain, on_commit, airlock = (per_request(name, options.requests) for name in contestants)
-        rows.append([case, *(f"{n:,.0f}" for n in (plain, on_commit, airlock, airlock - plain)),
-                     f"{airlock / plain:.3f}", f"{airlock / on_commit:.3f}"])
+        rows.append(
+            [
+                case,
+                *(f"{n:,.0f}" for n in (plain, on_commit, airlock, airlock - plain)),
+                f"{airlock / plain:.3f}",
+                f"{airlock / on_commit:.3f}",
+            ]
+        )
     intents = bench_django.INTENTS
     title = f"Django request through the test client, {intents} intents per request (instructions per request)"
     header = ["case", "plain", "on_commit", "airlock", "added to plain", "airlock / plain", "airlock / on_commit"]

@@ -48,9 +48,7 @@ def run_one(name: str, script: Path, timeout: float) -> tuple[dict[str, Any], li
     print(f"\n## {name} (`{script.relative_to(ROOT)}`)\n", flush=True)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     start = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, str(script)], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
-    )
+    process = subprocess.Popen([sys.executable, str(script)], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
     timed_out = threading.Event()
 
     def kill() -> None:

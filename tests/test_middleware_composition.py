@@ -36,6 +36,7 @@ def charge(order: str) -> None:
 @pytest.fixture
 def redis_key() -> Iterator[tuple[Any, str, tuple[str, int]]]:
     import redis
+
     parts = urlsplit(require_service("redis"))
     target = (parts.hostname or "127.0.0.1", parts.port or 6379)
     client = redis.Redis(*target, socket_timeout=5)
@@ -102,7 +103,9 @@ def test_coalesce_then_route_and_order_then_retry(
     # coalesce: 103 intents -> 3; the report says how many merged into which
     report = scope.report
     assert sorted((into.args, n) for into, n in merge_counts(report)) == [
-        (("order-9",), 2), (("shop-1",), 49), (("shop-2",), 49)
+        (("order-9",), 2),
+        (("shop-1",), 49),
+        (("shop-2",), 49),
     ]
     # priority: the urgent one first and inline; then priority 5 before 1, through Redis
     assert [(where, args) for where, args, _ in log] == [

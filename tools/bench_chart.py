@@ -51,9 +51,7 @@ def _panel(table: dict[str, Any], top: int) -> tuple[list[str], int]:
     contestants = _contestants(table)
     largest = max(v for row in table["rows"] for v in row["values"].values()) or 1.0
     span = WIDTH - LABEL_W - 90
-    parts = [
-        f'<text x="0" y="{top + 20}" font-weight="bold">{escape(table["title"])} ({escape(table["unit"])})</text>'
-    ]
+    parts = [f'<text x="0" y="{top + 20}" font-weight="bold">{escape(table["title"])} ({escape(table["unit"])})</text>']
     y = top + PANEL_TITLE_H
     for row in table["rows"]:
         group_h = BAR_H * len(contestants)

@@ -152,23 +152,32 @@ def bench_tables() -> str:
         parts += [f"### {bench['name']} (`{bench['script']}`)", ""]
         for table in bench.get("tables", []):
             rank = {"ours": 0, "floor": 2}
-            values = sorted({n for row in table["rows"] for n in row.get("values", {})},
-                            key=lambda n: (rank.get(n, 1), n))
+            values = sorted(
+                {n for row in table["rows"] for n in row.get("values", {})}, key=lambda n: (rank.get(n, 1), n)
+            )
             ratios = sorted({n for row in table["rows"] for n in row.get("ratios", {})})
             header = ["case", *values, *ratios]
-            parts += [f"**{table['title']}** ({table['unit']})", "", "| " + " | ".join(header) + " |",
-                      "|" + "---|" * len(header)]
+            parts += [
+                f"**{table['title']}** ({table['unit']})",
+                "",
+                "| " + " | ".join(header) + " |",
+                "|" + "---|" * len(header),
+            ]
             for row in table["rows"]:
-                cells = [row["name"], *(_cell(row["values"].get(v)) for v in values),
-                         *(f"{_cell(row['ratios'].get(r))}x" for r in ratios)]
+                cells = [
+                    row["name"],
+                    *(_cell(row["values"].get(v)) for v in values),
+                    *(f"{_cell(row['ratios'].get(r))}x" for r in ratios),
+                ]
                 parts.append("| " + " | ".join(cells) + " |")
             parts.append("")
             if table.get("targets"):
                 parts += ["| target | measured | limit | result |", "|---|---|---|---|"]
                 for target in table["targets"]:
                     met = {True: "met", False: "**missed**", None: "not measured"}[target.get("met")]
-                    parts.append(f"| {target['name']} | {_cell(target.get('measured'))} | "
-                                 f"{_cell(target.get('limit'))} | {met} |")
+                    parts.append(
+                        f"| {target['name']} | {_cell(target.get('measured'))} | {_cell(target.get('limit'))} | {met} |"
+                    )
                 parts.append("")
     return "\n".join(parts)
 

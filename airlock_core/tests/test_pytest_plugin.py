@@ -126,13 +126,15 @@ def test_missing(airlock_capture):
     airlock_capture.assert_enqueued(send_email, user_id=1, template="welcome")
 """)
         result.assert_outcomes(failed=1)
-        result.stdout.fnmatch_lines([
-            "E*AssertionError: expected send_email(user_id=1, template='welcome') to be enqueued, but it was not.",
-            "E*Enqueued (3):",
-            "E*1. send_email(2)  <- user_id=2, expected 1",
-            "E*2. audit('signup')",
-            "E*3. send_email(1, template='reset')  <- template='reset', expected 'welcome'",
-        ])
+        result.stdout.fnmatch_lines(
+            [
+                "E*AssertionError: expected send_email(user_id=1, template='welcome') to be enqueued, but it was not.",
+                "E*Enqueued (3):",
+                "E*1. send_email(2)  <- user_id=2, expected 1",
+                "E*2. audit('signup')",
+                "E*3. send_email(1, template='reset')  <- template='reset', expected 'welcome'",
+            ]
+        )
         # The failure points at the test's line, not into airlock's helpers.
         result.stdout.no_fnmatch_line("*airlock/testing.py*")
 
@@ -143,10 +145,12 @@ from airlock.testing import assert_enqueued
 def test_missing(airlock_capture):
     assert_enqueued(send_email)
 """)
-        result.stdout.fnmatch_lines([
-            "E*AssertionError: expected send_email to be enqueued, but it was not.",
-            "E*Nothing was enqueued.",
-        ])
+        result.stdout.fnmatch_lines(
+            [
+                "E*AssertionError: expected send_email to be enqueued, but it was not.",
+                "E*Nothing was enqueued.",
+            ]
+        )
 
     def test_wrong_count(self, run_tests) -> None:  # type: ignore[no-untyped-def]
         result = run_tests("""
@@ -155,11 +159,13 @@ def test_count(airlock_capture):
     airlock.enqueue(send_email, 1)
     airlock_capture.assert_enqueued(send_email, 1, times=1)
 """)
-        result.stdout.fnmatch_lines([
-            "E*AssertionError: expected send_email(1) to be enqueued once, but it was enqueued 2 times.",
-            "E*1. send_email(1)  <- matches",
-            "E*2. send_email(1)  <- matches",
-        ])
+        result.stdout.fnmatch_lines(
+            [
+                "E*AssertionError: expected send_email(1) to be enqueued once, but it was enqueued 2 times.",
+                "E*1. send_email(1)  <- matches",
+                "E*2. send_email(1)  <- matches",
+            ]
+        )
 
     def test_unexpected_intent(self, run_tests) -> None:  # type: ignore[no-untyped-def]
         result = run_tests("""
@@ -172,13 +178,15 @@ def test_anything(airlock_capture):
     airlock_capture.assert_nothing_enqueued()
 """)
         result.assert_outcomes(failed=2)
-        result.stdout.fnmatch_lines([
-            "E*AssertionError: expected charge_card not to be enqueued, but it was enqueued once.",
-            "E*1. charge_card(7, amount=30)  <- matches",
-            "*",
-            "E*AssertionError: expected nothing to be enqueued.",
-            "E*1. audit('login')",
-        ])
+        result.stdout.fnmatch_lines(
+            [
+                "E*AssertionError: expected charge_card not to be enqueued, but it was enqueued once.",
+                "E*1. charge_card(7, amount=30)  <- matches",
+                "*",
+                "E*AssertionError: expected nothing to be enqueued.",
+                "E*1. audit('login')",
+            ]
+        )
 
     def test_wrong_order(self, run_tests) -> None:  # type: ignore[no-untyped-def]
         result = run_tests("""
@@ -189,12 +197,14 @@ def test_order(airlock_capture):
     airlock.enqueue(charge_card, 7, amount=30)
     assert_enqueued_in_order(charge_card, send_email)
 """)
-        result.stdout.fnmatch_lines([
-            "E*AssertionError: expected intents in this order: charge_card, send_email; "
-            "but send_email was not enqueued after charge_card.",
-            "E*1. send_email(1)  <- matches",
-            "E*2. charge_card(7, amount=30)",
-        ])
+        result.stdout.fnmatch_lines(
+            [
+                "E*AssertionError: expected intents in this order: charge_card, send_email; "
+                "but send_email was not enqueued after charge_card.",
+                "E*1. send_email(1)  <- matches",
+                "E*2. charge_card(7, amount=30)",
+            ]
+        )
 
 
 class TestRun:
@@ -273,7 +283,8 @@ class TestNoEffectsMarker:
         result.stdout.fnmatch_lines(["@pytest.mark.airlock_no_effects: fail the test if its code enqueues*"])
 
     def test_direct_and_nested_effects_fail_the_test(self, run_tests) -> None:  # type: ignore[no-untyped-def]
-        result = run_tests("""
+        result = run_tests(
+            """
 @pytest.mark.airlock_no_effects
 def test_direct():
     airlock.enqueue(send_email, 1)
@@ -292,15 +303,19 @@ def test_unmarked_tests_are_unaffected():
     with airlock.scope():
         airlock.enqueue(audit, "ok")
     assert calls[-1][0] == "audit"
-""", "--strict-markers")
+""",
+            "--strict-markers",
+        )
         result.assert_outcomes(failed=2, passed=2)
-        result.stdout.fnmatch_lines([
-            "E*airlock.errors.PolicyViolation: Unexpected side effect: send_email(1). "
-            "No side effects are allowed in a test marked airlock_no_effects.",
-            "*",
-            "E*airlock.errors.PolicyViolation: Unexpected side effect: charge_card(7, amount=30), "
-            "flushed by a nested Scope. No side effects are allowed in a test marked airlock_no_effects.",
-        ])
+        result.stdout.fnmatch_lines(
+            [
+                "E*airlock.errors.PolicyViolation: Unexpected side effect: send_email(1). "
+                "No side effects are allowed in a test marked airlock_no_effects.",
+                "*",
+                "E*airlock.errors.PolicyViolation: Unexpected side effect: charge_card(7, amount=30), "
+                "flushed by a nested Scope. No side effects are allowed in a test marked airlock_no_effects.",
+            ]
+        )
 
     def test_a_swallowed_violation_still_fails(self, run_tests) -> None:  # type: ignore[no-untyped-def]
         result = run_tests("""
@@ -316,11 +331,13 @@ def test_swallowed():
     best_effort_notify()
 """)
         result.assert_outcomes(failed=1)
-        result.stdout.fnmatch_lines([
-            "1 side effect(s) attempted in a test marked airlock_no_effects, "
-            "and the PolicyViolation was caught by the code under test:",
-            "  send_email(1)",
-        ])
+        result.stdout.fnmatch_lines(
+            [
+                "1 side effect(s) attempted in a test marked airlock_no_effects, "
+                "and the PolicyViolation was caught by the code under test:",
+                "  send_email(1)",
+            ]
+        )
 
 
 class TestIsolationFixtures:

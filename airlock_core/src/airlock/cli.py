@@ -34,16 +34,18 @@ def _executor_rows() -> list[dict[str, Any]]:
             row["error"] = str(exc)
         rows.append(row)
     for name in sorted(_registered):
-        rows.append({
-            "name": name,
-            "kind": "executor",
-            "distribution": "",
-            "version": "",
-            "entry_point": "(registered at run time)",
-            "hooks": [],
-            "options": [],
-            "error": "",
-        })
+        rows.append(
+            {
+                "name": name,
+                "kind": "executor",
+                "distribution": "",
+                "version": "",
+                "entry_point": "(registered at run time)",
+                "hooks": [],
+                "options": [],
+                "error": "",
+            }
+        )
     return rows
 
 

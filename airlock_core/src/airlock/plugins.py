@@ -67,8 +67,9 @@ class Hooks:
 
     __slots__ = ("enqueue", "before_flush", "execute", "after_flush", "options", "gates", "idle")
 
-    def __init__(self, pm: pluggy.PluginManager, options: OptionRegistry | None = None,
-                 skip: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, pm: pluggy.PluginManager, options: OptionRegistry | None = None, skip: frozenset[str] = frozenset()
+    ) -> None:
         from ._hookcall import call_order, positional
 
         if options is None:
@@ -193,9 +194,7 @@ class PluginHost:
                 )
                 error.__cause__ = exc
                 self._errors.append(error)
-                self._infos[ep.name] = PluginInfo(
-                    ep.name, "hooks", dist, version, ep.value, error=str(error)
-                )
+                self._infos[ep.name] = PluginInfo(ep.name, "hooks", dist, version, ep.value, error=str(error))
                 continue
             self._infos[ep.name] = self._info(ep.name, plugin, dist, version, ep.value)
 

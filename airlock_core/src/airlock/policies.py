@@ -57,9 +57,7 @@ class AssertNoEffects:
     """Any enqueue raises ``PolicyViolation`` naming the task."""
 
     def on_enqueue(self, intent: Intent) -> None:
-        raise PolicyViolation(
-            f"Unexpected side effect: {intent.name}. No side effects are allowed in this scope."
-        )
+        raise PolicyViolation(f"Unexpected side effect: {intent.name}. No side effects are allowed in this scope.")
 
     def allows(self, intent: Intent) -> bool:
         return False
@@ -106,9 +104,7 @@ class LogOnFlush:
         pass
 
     def allows(self, intent: Intent) -> bool:
-        self._logger.info(
-            "Flushing intent: %s(args=%r, kwargs=%r)", intent.name, intent.args, intent.kwargs
-        )
+        self._logger.info("Flushing intent: %s(args=%r, kwargs=%r)", intent.name, intent.args, intent.kwargs)
         return True
 
     def __repr__(self) -> str:

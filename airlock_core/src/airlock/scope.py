@@ -70,8 +70,20 @@ class Scope:
 
     # Every scope sets these; the rarely-changed state below lives as class
     # defaults until a scope changes it (empty scopes are most scopes).
-    __slots__ = ("_hooks", "_policy", "_executor", "_intents", "_token", "_parent", "_flushed", "_discarded",
-                 "_plain_add", "_report", "__dict__", "__weakref__")
+    __slots__ = (
+        "_hooks",
+        "_policy",
+        "_executor",
+        "_intents",
+        "_token",
+        "_parent",
+        "_flushed",
+        "_discarded",
+        "_plain_add",
+        "_report",
+        "__dict__",
+        "__weakref__",
+    )
     _options: dict[str, Any] | None = None
     _captured_intents: list[Intent] = []  # replaced by a fresh list on first capture
     _has_local_policies = False
@@ -546,8 +558,12 @@ class Scope:
         return discarded
 
     def __repr__(self) -> str:
-        state = "flushed" if self._flushed else "discarded" if self._discarded else (
-            "active" if self.is_active else "inactive"
+        state = (
+            "flushed"
+            if self._flushed
+            else "discarded"
+            if self._discarded
+            else ("active" if self.is_active else "inactive")
         )
         return f"<{type(self).__name__} {state} intents={len(self._intents)} policy={self._policy!r}>"
 

@@ -163,8 +163,11 @@ class Match:
                 problems.append(f"no argument {position + 1}, expected {value!r}")
             elif not value == intent.args[position]:
                 problems.append(f"argument {position + 1} is {intent.args[position]!r}, expected {value!r}")
-        problems.extend(_difference(name, value, intent.kwargs) for name, value in self.kwargs.items()
-                        if name not in intent.kwargs or not value == intent.kwargs[name])
+        problems.extend(
+            _difference(name, value, intent.kwargs)
+            for name, value in self.kwargs.items()
+            if name not in intent.kwargs or not value == intent.kwargs[name]
+        )
         return ", ".join(problems) or None
 
     def matches(self, intent: Intent) -> bool:
@@ -245,9 +248,7 @@ class _ForbidEffects(AssertNoEffects):
 
     def on_enqueue(self, intent: Intent) -> None:
         self._violations.append(intent)
-        raise PolicyViolation(
-            f"Unexpected side effect: {intent}. No side effects are allowed {self._where}."
-        )
+        raise PolicyViolation(f"Unexpected side effect: {intent}. No side effects are allowed {self._where}.")
 
     def __repr__(self) -> str:
         return f"AssertNoEffects({self._where})"
@@ -412,8 +413,9 @@ class Captured:
                 wanted = ", ".join(str(m) for m in matches)
                 where = "at all" if index == 0 else f"after {matches[index - 1]}"
                 raise AssertionError(
-                    self._explain(f"expected intents in this order: {wanted}; but {match} was not enqueued {where}.",
-                                  match)
+                    self._explain(
+                        f"expected intents in this order: {wanted}; but {match} was not enqueued {where}.", match
+                    )
                 )
             position += 1
 

@@ -88,8 +88,10 @@ class Site:
     def settle(self, expected_runs: int) -> None:
         """Wait until ``expected_runs`` rows exist and the broker holds nothing more to deliver."""
         self.wait_until(
-            lambda: self.query("select count(*) from airlock_run")[0][0] >= expected_runs
-            and self.query("select count(*) from django_q_ormq")[0][0] == 0
+            lambda: (
+                self.query("select count(*) from airlock_run")[0][0] >= expected_runs
+                and self.query("select count(*) from django_q_ormq")[0][0] == 0
+            )
         )
 
 
@@ -149,4 +151,3 @@ def closed_port_dsn(site: Site) -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return make_conninfo(site.dsn, host="127.0.0.1", port=str(port))
-

@@ -127,6 +127,7 @@ def airlock_from_settings() -> Iterator[None]:
     yield
     airlock.reset_configuration()
 
+
 @pytest.fixture(params=["default", "postgres"], ids=["sqlite", "postgres"])
 def alias(request: pytest.FixtureRequest) -> str:
     """A database alias to test against; the scopes follow its transactions."""

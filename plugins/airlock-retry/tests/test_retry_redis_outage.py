@@ -76,8 +76,9 @@ def test_an_outage_longer_than_the_attempts_fails_with_every_attempt(
     client, key = redis_list
     with OutageProxy(redis_target) as proxy:
         executor = redis_pusher(proxy.port, key, lambda n: None)
-        with pytest.raises(redis.ConnectionError) as caught, airlock.scope(
-            executor=executor, retry_attempts=3, **RETRY_REDIS
+        with (
+            pytest.raises(redis.ConnectionError) as caught,
+            airlock.scope(executor=executor, retry_attempts=3, **RETRY_REDIS),
         ):
             airlock.enqueue(print, "order-1")
             airlock.enqueue(print, "order-2")

@@ -102,8 +102,7 @@ def get_policy() -> Policy:
         value = value()
     if not (hasattr(value, "allows") and hasattr(value, "on_enqueue")):
         raise ImproperlyConfigured(
-            f"settings.AIRLOCK['POLICY'] must give a policy (an object with allows() and on_enqueue()), "
-            f"got {value!r}."
+            f"settings.AIRLOCK['POLICY'] must give a policy (an object with allows() and on_enqueue()), got {value!r}."
         )
     return value
 
