@@ -6,6 +6,8 @@ dispatch of a whole flush (one broker connection, pipelined publishes); each
 intent still passes through ``executor(intent)`` inside it. An exception
 raised by a batching executor may carry ``airlock_undelivered``, the intents
 it had accepted but could not deliver; the report counts them as failed.
+:mod:`airlock.executors.chunked` keeps that accounting for executors that
+write a flush in chunks.
 
 Names come from the entry-point group ``airlock.executors``
 (``celery = "airlock_celery:celery_executor"``), loaded the first time a name

@@ -26,10 +26,12 @@ uncertain": a broker that failed mid-write may have kept part of it).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager, ExitStack
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
+
+from airlock.executors.chunked import ChunkedFlush, flush_in_chunks
 
 from ._passthrough import publishing
 
@@ -121,8 +123,7 @@ class CeleryExecutor:
             return publish(intent[0], intent[1], intent[2], intent[4])
         return flush.dispatch(intent)
 
-    @contextmanager
-    def flush_context(self, report: FlushReport) -> Iterator[None]:
+    def flush_context(self, report: FlushReport) -> AbstractContextManager[object]:
         """Share one producer, and one pipelined batch, across a whole flush.
 
         On a normal exit the last chunk is written; if that fails, the error
@@ -130,44 +131,25 @@ class CeleryExecutor:
         When the flush stops on an error, what was accepted before it is
         still written, as a plain loop of ``apply_async`` would have done.
         """
-        flush = _Flush(self.first_chunk_size, self.chunk_size)
-        token = self._flush.set(flush)
-        try:
-            yield
-        except BaseException:
-            # Intents accepted before the error still go out. If that write
-            # fails too, the flush's own error still propagates (same type);
-            # the chunk is recorded as failed in the report.
-            try:
-                flush.deliver()
-            except Exception as write_error:
-                report.record_undelivered(getattr(write_error, "airlock_undelivered", ()), write_error)
-            raise
-        else:
-            flush.deliver()
-        finally:
-            self._flush.reset(token)
-            flush.close()
+        return flush_in_chunks(self._flush, _Flush(self.chunk_size, self.first_chunk_size), report)
 
     def __repr__(self) -> str:
         return f"CeleryExecutor(chunk_size={self.chunk_size}, first_chunk_size={self.first_chunk_size})"
 
 
-class _Flush:
-    """One flush's producer, open batch and the intents buffered in it."""
+class _Flush(ChunkedFlush):
+    """One flush's producer, its open batch and the chunk accounting."""
 
-    __slots__ = ("limit", "chunk_size", "app", "producer", "router", "batch", "stack", "pending", "delivered")
+    __slots__ = ("app", "batch", "producer", "router", "stack")
+    label = "airlock-celery"
 
-    def __init__(self, first_chunk_size: int, chunk_size: int) -> None:
-        self.limit = first_chunk_size  # size of the chunk being filled; doubles after each write
-        self.chunk_size = chunk_size
+    def __init__(self, chunk_size: int, first_chunk_size: int) -> None:
+        super().__init__(chunk_size, first_chunk_size)
         self.app: Any = None
         self.producer: Any = None
         self.router: Any = None  # the app's router, queues bound to the producer's channel (see _routing)
         self.batch: Any = None  # kombu's batch context when the transport batches, else None
         self.stack: ExitStack | None = None
-        self.pending: list[Intent] = []  # buffered, not yet written
-        self.delivered = 0
 
     def dispatch(self, intent: Intent) -> Any:
         task, args, kwargs, options = intent[0], intent[1], intent[2], intent[4]
@@ -178,7 +160,7 @@ class _Flush:
         if producer is None:
             self.deliver()  # FIFO: what is buffered reaches the broker first
             result = publish(task, args, kwargs, options)
-            self.delivered += 1
+            self.delivered_one()
             return result
         token = publishing.set(True)
         try:
@@ -191,11 +173,9 @@ class _Flush:
         finally:
             publishing.reset(token)
         if self.batch is None:
-            self.delivered += 1
-            return result
-        self.pending.append(intent)
-        if len(self.pending) >= self.limit:
-            self.deliver(intent)
+            self.delivered_one()  # the transport does not batch: published already
+        else:
+            self.buffered(intent)
         return result
 
     def _producer_for(self, app: Any) -> Any:
@@ -218,35 +198,15 @@ class _Flush:
         self.router = BindingRouter(app.amqp.router, producer)
         return producer
 
-    def deliver(self, current: Intent | None = None) -> None:
-        """Write the buffered chunk; on failure raise with ``airlock_undelivered``.
+    def _write(self) -> None:
+        self.batch.flush()
 
-        ``current`` is the intent whose ``executor(intent)`` call is writing
-        the chunk: the core records that one as failed itself.
-        """
-        if not self.pending:
-            return
-        chunk, self.pending = self.pending, []
-        self.limit = min(2 * self.limit, self.chunk_size)
-        try:
-            self.batch.flush()
-        except BaseException as exc:
-            self._abandon(exc)
-            exc.airlock_undelivered = [i for i in chunk if i is not current]  # type: ignore[attr-defined]
-            if hasattr(exc, "add_note"):
-                exc.add_note(
-                    f"airlock-celery: writing {len(chunk)} buffered publishes to {self._broker()} failed; "
-                    f"{self.delivered} earlier publishes of this flush had reached the broker"
-                )
-            raise
-        self.delivered += len(chunk)
-
-    def _broker(self) -> str:
+    def _destination(self) -> str:
         connection = getattr(self.producer, "connection", None)
         as_uri = getattr(connection, "as_uri", None)
         return as_uri() if as_uri is not None else "the broker"  # as_uri() masks the password
 
-    def _abandon(self, exc: BaseException) -> None:
+    def _drop(self, exc: BaseException) -> None:
         """Drop the failed batch and producer; a later intent opens fresh ones."""
         stack, self.stack = self.stack, None
         self.app = self.producer = self.router = self.batch = None

@@ -26,10 +26,12 @@ pipeline, before its chunk is written.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
+
+from airlock.executors.chunked import ChunkedFlush, flush_in_chunks
 
 if TYPE_CHECKING:
     from airlock import FlushReport, Intent
@@ -116,47 +118,28 @@ class DramatiqExecutor:
             return send(intent[0], intent[1], intent[2], intent[4])
         return flush.dispatch(intent)
 
-    @contextmanager
-    def flush_context(self, report: FlushReport) -> Iterator[None]:
+    def flush_context(self, report: FlushReport) -> AbstractContextManager[object]:
         """Pipeline a whole flush's Redis enqueues; write the last chunk on exit.
 
         When the flush stops on an error, what was sent before it is still
         written, as a plain loop of ``send`` would have done.
         """
-        flush = _Flush(self.chunk_size)
-        token = self._flush.set(flush)
-        try:
-            yield
-        except BaseException:
-            # Intents accepted before the error still go out. If that write
-            # fails too, the flush's own error still propagates (same type);
-            # the chunk is recorded as failed in the report.
-            try:
-                flush.deliver()
-            except Exception as write_error:
-                report.record_undelivered(getattr(write_error, "airlock_undelivered", ()), write_error)
-            raise
-        else:
-            flush.deliver()
-        finally:
-            self._flush.reset(token)
-            flush.close()
+        return flush_in_chunks(self._flush, _Flush(self.chunk_size), report)
 
     def __repr__(self) -> str:
         return f"DramatiqExecutor(chunk_size={self.chunk_size})"
 
 
-class _Flush:
-    """One flush's Redis pipeline and the intents queued on it."""
+class _Flush(ChunkedFlush):
+    """One flush's Redis pipeline and the chunk accounting."""
 
-    __slots__ = ("chunk_size", "broker", "pipeline", "pending", "delivered")
+    __slots__ = ("broker", "pipeline")
+    label = "airlock-dramatiq"
 
     def __init__(self, chunk_size: int) -> None:
-        self.chunk_size = chunk_size
+        super().__init__(chunk_size)
         self.broker: Any = None
         self.pipeline: Any = None
-        self.pending: list[Intent] = []
-        self.delivered = 0
 
     def dispatch(self, intent: Intent) -> Any:
         actor, args, kwargs, options = intent[0], intent[1], intent[2], intent[4]
@@ -166,16 +149,14 @@ class _Flush:
         if pipeline is None:
             self.deliver()  # FIFO: what is queued reaches the broker first
             result = send(actor, args, kwargs, options)
-            self.delivered += 1
+            self.delivered_one()
             return result
         token = _pipeline.set((pipeline, self.broker))
         try:
             message = actor.send_with_options(args=args, kwargs=kwargs, **(options or _NO_OPTIONS))
         finally:
             _pipeline.reset(token)
-        self.pending.append(intent)
-        if len(self.pending) >= self.chunk_size:
-            self.deliver(intent)
+        self.buffered(intent)
         return message
 
     def _pipeline_for(self, broker: Any) -> Any:
@@ -188,27 +169,14 @@ class _Flush:
         self.broker, self.pipeline = broker, broker.client.pipeline(transaction=False)
         return self.pipeline
 
-    def deliver(self, current: Intent | None = None) -> None:
-        """Write the queued chunk; on failure raise with ``airlock_undelivered``.
+    def _write(self) -> None:
+        self.pipeline.execute()
 
-        ``current`` is the intent whose ``executor(intent)`` call is writing
-        the chunk: the core records that one as failed itself.
-        """
-        if not self.pending:
-            return
-        chunk, self.pending = self.pending, []
-        try:
-            self.pipeline.execute()
-        except BaseException as exc:
-            self.pipeline.reset()
-            exc.airlock_undelivered = [i for i in chunk if i is not current]  # type: ignore[attr-defined]
-            if hasattr(exc, "add_note"):
-                exc.add_note(
-                    f"airlock-dramatiq: writing {len(chunk)} queued messages to Redis failed; "
-                    f"{self.delivered} earlier messages of this flush had reached the broker"
-                )
-            raise
-        self.delivered += len(chunk)
+    def _drop(self, error: BaseException) -> None:
+        self.pipeline.reset()
+
+    def _destination(self) -> str:
+        return "Redis"
 
     def close(self) -> None:
         if self.pipeline is not None:

@@ -1,0 +1,132 @@
+"""Writing a flush to a broker in chunks, with exact delivery accounting.
+
+For executors with a ``flush_context`` that buffer publishes in their
+transport's pipeline and write them one chunk (one round trip) at a time,
+as the ``celery`` and ``dramatiq`` executors do. :class:`ChunkedFlush`
+keeps the accounting: the intents buffered since the last write, how many
+reached the broker, and the size of the next chunk. When a write fails it
+raises with ``airlock_undelivered`` listing the chunk's intents, so the
+flush report counts exactly those as failed. :func:`flush_in_chunks` is the
+body of such an executor's ``flush_context``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from ..intent import Intent
+    from ..report import FlushReport
+
+__all__ = ["ChunkedFlush", "flush_in_chunks"]
+
+F = TypeVar("F", bound="ChunkedFlush")
+
+
+class ChunkedFlush:
+    """One flush's chunks: what is buffered, what was delivered, the next chunk's size.
+
+    Subclasses implement :meth:`_write` (send what is buffered, one round
+    trip) and may override :meth:`_drop` (forget a chunk whose write
+    failed), :meth:`_destination` and :meth:`close`. Per intent they buffer
+    the publish in their transport, then call :meth:`buffered`; an intent
+    published on its own instead goes after :meth:`deliver` (FIFO), then
+    :meth:`delivered_one`.
+
+    :param chunk_size: the most intents written in one round trip.
+    :param first_chunk_size: the first chunk's size; each next chunk is
+        twice the one before, up to ``chunk_size``. Default: ``chunk_size``
+        (no ramp).
+
+    An intent counts as delivered once the write of its chunk succeeded.
+    """
+
+    __slots__ = ("chunk_size", "delivered", "limit", "pending")
+
+    #: Names the executor in the note added to a failed write's exception.
+    label = "airlock"
+
+    def __init__(self, chunk_size: int, first_chunk_size: int | None = None) -> None:
+        self.chunk_size = chunk_size
+        self.limit = min(first_chunk_size or chunk_size, chunk_size)  # the size of the chunk being filled
+        self.pending: list[Intent] = []  # buffered, not yet written
+        self.delivered = 0
+
+    def buffered(self, intent: Intent) -> None:
+        """``intent``'s publish is buffered: write the chunk if that filled it."""
+        self.pending.append(intent)
+        if len(self.pending) >= self.limit:
+            self.deliver(intent)
+
+    def delivered_one(self) -> None:
+        """An intent was published on its own, outside the chunks."""
+        self.delivered += 1
+
+    def deliver(self, current: Intent | None = None) -> None:
+        """Write the buffered chunk; on failure raise with ``airlock_undelivered``.
+
+        ``current`` is the intent whose ``executor(intent)`` call is writing
+        the chunk: the core records that one as failed itself.
+        """
+        if not self.pending:
+            return
+        chunk, self.pending = self.pending, []
+        self.limit = min(2 * self.limit, self.chunk_size)
+        try:
+            self._write()
+        except BaseException as exc:
+            where = self._destination()
+            self._drop(exc)
+            exc.airlock_undelivered = [i for i in chunk if i is not current]  # type: ignore[attr-defined]
+            if hasattr(exc, "add_note"):
+                exc.add_note(
+                    f"{self.label}: writing {len(chunk)} buffered messages to {where} failed; "
+                    f"{self.delivered} earlier messages of this flush had reached the broker"
+                )
+            raise
+        self.delivered += len(chunk)
+
+    def _write(self) -> None:
+        """Send everything buffered in the transport, in one round trip."""
+        raise NotImplementedError
+
+    def _drop(self, error: BaseException) -> None:
+        """Forget the chunk whose write failed with ``error``. Default: nothing."""
+
+    def _destination(self) -> str:
+        """Where the chunks go, for the note on a failed write (no passwords)."""
+        return "the broker"
+
+    def close(self) -> None:
+        """Release the transport at the end of the flush. Default: nothing."""
+
+
+@contextmanager
+def flush_in_chunks(current: ContextVar[F | None], flush: F, report: FlushReport) -> Iterator[F]:
+    """The body of a chunking executor's ``flush_context(report)``.
+
+    Makes ``flush`` the value of ``current`` (where the executor's
+    ``__call__`` finds it) for the dispatch loop. On a normal exit the last
+    chunk is written; if that fails, the error propagates with
+    ``airlock_undelivered``. When the flush stops on an error, what was
+    buffered before it is still written, as a plain publish loop would have
+    done; if that write fails too, the flush's own error propagates and the
+    chunk is recorded as failed in the report. ``flush.close()`` always runs.
+    """
+    token = current.set(flush)
+    try:
+        yield flush
+    except BaseException:
+        try:
+            flush.deliver()
+        except Exception as write_error:
+            report.record_undelivered(getattr(write_error, "airlock_undelivered", ()), write_error)
+        raise
+    else:
+        flush.deliver()
+    finally:
+        current.reset(token)
+        flush.close()

@@ -1,0 +1,163 @@
+"""``airlock.executors.chunked``: chunk sizes, delivery accounting, and the flush report it feeds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextvars import ContextVar
+from typing import Any
+
+import pytest
+
+import airlock
+from airlock.executors.chunked import ChunkedFlush, flush_in_chunks
+
+
+class BrokerDown(ConnectionError):
+    pass
+
+
+class ListFlush(ChunkedFlush):
+    """Buffers into a list; a write appends the buffered messages to ``broker`` as one chunk."""
+
+    __slots__ = ("broker", "buffer", "dropped", "fail_at_write", "writes")
+    label = "list-executor"
+
+    def __init__(self, broker: list[list[Any]], chunk_size: int, first: int | None, fail_at_write: int) -> None:
+        super().__init__(chunk_size, first)
+        self.broker, self.buffer, self.dropped = broker, [], []
+        self.writes, self.fail_at_write = 0, fail_at_write
+
+    def _write(self) -> None:
+        self.writes += 1
+        if self.writes == self.fail_at_write:
+            raise BrokerDown("connection lost")
+        self.broker.append(self.buffer)
+        self.buffer = []
+
+    def _drop(self, error: BaseException) -> None:
+        self.dropped.append(self.buffer)
+        self.buffer = []
+
+    def _destination(self) -> str:
+        return f"list of {len(self.broker)} chunks"
+
+
+class ListExecutor:
+    """A chunking executor over ListFlush; outside a flush each intent is its own chunk."""
+
+    def __init__(self, chunk_size: int, first: int | None = None, fail_at_write: int = 0) -> None:
+        self.broker: list[list[Any]] = []
+        self.args = (chunk_size, first, fail_at_write)
+        self.flushes: list[ListFlush] = []
+        self._flush: ContextVar[ListFlush | None] = ContextVar("list_flush", default=None)
+
+    def __call__(self, intent: airlock.Intent) -> None:
+        flush = self._flush.get()
+        if flush is None:
+            self.broker.append([intent.args[0]])
+            return
+        flush.buffer.append(intent.args[0])
+        flush.buffered(intent)
+
+    def flush_context(self, report: airlock.FlushReport) -> Any:
+        flush = ListFlush(self.broker, *self.args)
+        self.flushes.append(flush)
+        return flush_in_chunks(self._flush, flush, report)
+
+
+def send(n: int) -> None:
+    """The task; the executor publishes its argument."""
+
+
+def flush_of(executor: ListExecutor, numbers: Iterator[int] | range) -> airlock.FlushReport:
+    with airlock.scope(executor=executor) as scope:
+        for n in numbers:
+            airlock.enqueue(send, n)
+    assert scope.report is not None
+    return scope.report
+
+
+def test_chunks_ramp_from_the_first_size_doubling_up_to_the_chunk_size() -> None:
+    executor = ListExecutor(chunk_size=4, first=1)
+    report = flush_of(executor, range(12))
+    assert [len(chunk) for chunk in executor.broker] == [1, 2, 4, 4, 1]
+    assert [n for chunk in executor.broker for n in chunk] == list(range(12))
+    assert len(report.dispatched) == 12 and executor.flushes[0].delivered == 12
+
+
+def test_without_a_first_size_every_chunk_is_full_size() -> None:
+    executor = ListExecutor(chunk_size=5)
+    flush_of(executor, range(12))
+    assert [len(chunk) for chunk in executor.broker] == [5, 5, 2]
+
+
+def test_a_failed_write_names_its_chunk_and_the_rest_is_not_attempted() -> None:
+    executor = ListExecutor(chunk_size=3, fail_at_write=2)
+    with pytest.raises(BrokerDown) as caught:
+        flush_of(executor, range(8))
+    error = caught.value
+    assert executor.broker == [[0, 1, 2]] and executor.flushes[0].dropped == [[3, 4, 5]]
+    # The intent whose call wrote the chunk is recorded by the core itself.
+    assert [i.args for i in error.airlock_undelivered] == [(3,), (4,)]
+    report = error.airlock_report
+    assert [i.args for i in report.dispatched] == [(0,), (1,), (2,)]
+    assert sorted(i.args for i, _ in report.failed) == [(3,), (4,), (5,)]
+    assert [i.args for i in report.not_attempted] == [(6,), (7,)]
+    assert error.__notes__[0] == (  # the destination as it was when the write failed, before _drop
+        "list-executor: writing 3 buffered messages to list of 1 chunks failed; "
+        "3 earlier messages of this flush had reached the broker"
+    )
+
+
+def test_the_last_chunk_failing_at_the_end_of_the_flush_counts_as_failed() -> None:
+    executor = ListExecutor(chunk_size=3, fail_at_write=2)
+    with pytest.raises(BrokerDown) as caught:
+        flush_of(executor, range(5))
+    report = caught.value.airlock_report
+    assert [i.args for i in caught.value.airlock_undelivered] == [(3,), (4,)]
+    assert [i.args for i in report.dispatched] == [(0,), (1,), (2,)]
+    assert sorted(i.args for i, _ in report.failed) == [(3,), (4,)]
+
+
+class TaskFailed(Exception):
+    pass
+
+
+def broken(n: int) -> None:
+    """A task that fails when dispatched: it stops the flush."""
+    raise TaskFailed(n)
+
+
+def calling_broken(executor: ListExecutor) -> Any:
+    """``executor``, except that it calls ``broken`` itself (which raises) instead of publishing it."""
+
+    def dispatch(intent: airlock.Intent) -> None:
+        if intent.task is broken:
+            intent.task(*intent.args)
+        executor(intent)
+
+    dispatch.flush_context = executor.flush_context  # type: ignore[attr-defined]
+    return dispatch
+
+
+def test_a_flush_stopped_by_a_task_still_writes_what_was_buffered_before() -> None:
+    executor = ListExecutor(chunk_size=10)
+    with pytest.raises(TaskFailed):
+        with airlock.scope(executor=calling_broken(executor)):
+            for n in range(2):
+                airlock.enqueue(send, n)
+            airlock.enqueue(broken, 2)
+            airlock.enqueue(send, 3)
+    assert executor.broker == [[0, 1]]
+    assert executor.flushes[0].delivered == 2
+
+
+def test_when_that_write_fails_too_the_tasks_error_propagates_and_the_chunk_is_failed() -> None:
+    executor = ListExecutor(chunk_size=10, fail_at_write=1)
+    with pytest.raises(TaskFailed) as caught:
+        with airlock.scope(executor=calling_broken(executor)):
+            airlock.enqueue(send, 0)
+            airlock.enqueue(broken, 1)
+    report = caught.value.airlock_report
+    assert [(i.args, type(e)) for i, e in report.failed] == [((1,), TaskFailed), ((0,), BrokerDown)]
+    assert report.dispatched == [] and executor.broker == []
