@@ -15,6 +15,11 @@ Two measurements per backend, N tasks each (default 2,000):
   benchmark waits on with a blocking pop (polling the counter would take
   CPU from the worker, and for longer from the contestant that finished
   publishing first).
+* **the worker alone**: the ceiling of end to end. The worker is stopped
+  (SIGSTOP to its process group) while airlock puts all N on the broker,
+  then resumed; timed from the resume until it ran all N. When both
+  contestants' end to end is about this, the worker sets the pace and no
+  publisher can do better.
 
 Contestants alternate, the order flipping every round so neither always
 goes first (naive, airlock, airlock, naive, ...). Each round's time is kept:
@@ -22,7 +27,7 @@ the tables show the median and the best round of each, and the speedup
 ``naive time / airlock time`` (above 1: airlock is faster) of both. Targets
 are judged on the medians, the steadier of the two.
 
-Usage: ``python benchmarks/bench_brokers.py [--n N] [--rounds R] [--e2e-rounds R]``
+Usage: ``python benchmarks/bench_brokers.py [--n N] [--rounds R] [--e2e-rounds R] [--alone-rounds R]``
 (needs airlock-celery, airlock-dramatiq and Redis at ``AIRLOCK_TEST_REDIS_URL``,
 default ``redis://127.0.0.1:6379/0``).
 """
@@ -31,9 +36,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import statistics
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -179,7 +186,7 @@ def start_worker(backend: str) -> subprocess.Popen[bytes]:
     else:
         command = ["-m", "dramatiq", "bench_brokers", "--processes", "1", "--threads", "4"]
         command += ["--queues", DRAMATIQ_QUEUE]
-    return subprocess.Popen([sys.executable, *command], cwd=HERE, env=dict(os.environ))
+    return subprocess.Popen([sys.executable, *command], cwd=HERE, env=dict(os.environ), start_new_session=True)
 
 
 def start_round(key: str) -> None:
@@ -198,9 +205,25 @@ def wait_done(key: str, n: int) -> None:
         raise SystemExit(f"delivery check failed: {key} counted {counter.get(key)} executions, expected {n}")
 
 
-def bench_end_to_end(n: int, rounds: int) -> list[Samples]:
-    """(backend, naive seconds, airlock seconds) from the first publish until a worker ran n tasks."""
-    results = []
+def drained_alone(worker: subprocess.Popen[bytes], key: str, n: int, publish: Callable[[], None]) -> float:
+    """Seconds the worker takes to run n tasks already on the broker: it is stopped
+    while ``publish()`` puts them there, then resumed."""
+    start_round(key)
+    group = os.getpgid(worker.pid)
+    os.killpg(group, signal.SIGSTOP)
+    try:
+        publish()
+    finally:
+        start = time.perf_counter()
+        os.killpg(group, signal.SIGCONT)
+    wait_done(key, n)
+    return time.perf_counter() - start
+
+
+def bench_end_to_end(n: int, rounds: int, alone_rounds: int) -> tuple[list[Samples], dict[str, list[float]]]:
+    """(backend, naive seconds, airlock seconds) from the first publish until a worker ran n tasks,
+    and per backend the seconds of the worker alone (see :func:`drained_alone`)."""
+    results, alone = [], {}
     for backend, task, naive_one in (
         ("celery", celery_bump, lambda key, i, n: celery_bump.apply_async(args=(key, i, n), kwargs={})),
         ("dramatiq", dramatiq_bump, lambda key, i, n: dramatiq_bump.send(key, i, n)),
@@ -215,23 +238,46 @@ def bench_end_to_end(n: int, rounds: int) -> list[Samples]:
                     one(key, i, n)
                 wait_done(key, n)
 
-            def through_airlock(key: str = key, task: object = task, backend: str = backend) -> None:
-                start_round(key)
+            def publish(key: str = key, task: object = task, backend: str = backend) -> None:
                 with airlock.scope(executor=backend):
                     for i in range(n):
                         airlock.enqueue(task, key, i, n)
+
+            def through_airlock(key: str = key, publish: Callable[[], None] = publish) -> None:
+                start_round(key)
+                publish()
                 wait_done(key, n)
 
             start_round(key)
             naive_one(key, 0, 1)
             wait_done(key, 1)  # the worker is up
             naive_times, airlock_times = alternating(naive, through_airlock, rounds, check=lambda: None)
+            alone[backend] = [drained_alone(worker, key, n, publish) for _ in range(alone_rounds)]
             start_round(key)
             results.append((backend, naive_times, airlock_times))
         finally:
             worker.terminate()
             worker.wait(timeout=30)
-    return results
+    return results, alone
+
+
+def report_ceiling(n: int, results: list[Samples], alone: dict[str, list[float]]) -> None:
+    """The worker alone against both contestants' end to end (medians), as tasks/s and ratios."""
+    rows, json_rows = [], []
+    for backend, naive_times, airlock_times in results:
+        worker, naive, through = (statistics.median(t) for t in (alone[backend], naive_times, airlock_times))
+        ratios = {
+            "worker alone time/naive time": ratio(worker, naive),
+            "worker alone time/airlock time": ratio(worker, through),
+        }
+        rates = [f"{n / seconds:,.0f}" for seconds in (worker, naive, through)]
+        rows.append([backend, *rates, *(f"{r:.2f}" for r in ratios.values()), len(alone[backend])])
+        json_rows.append({"name": backend, "values": {"worker alone": round(n / worker)}, "ratios": ratios})
+    title = f"The worker alone: {n:,} tasks already on the broker, from its resume until it ran all (medians)"
+    header = ["backend", "worker alone tasks/s", "naive end to end tasks/s", "airlock end to end tasks/s"]
+    header += ["alone time / naive time", "alone time / airlock time", "rounds alone"]
+    print(table(title, header, rows))
+    emit_json(title, "tasks/s", json_rows, [])
 
 
 def report(title: str, kind: str, n: int, results: list[Samples]) -> list[dict[str, object]]:
@@ -280,16 +326,15 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=11)
     parser.add_argument("--e2e-rounds", type=int, default=15)
+    parser.add_argument("--alone-rounds", type=int, default=5, help="rounds of the worker alone")
     options = parser.parse_args()
     n = options.n
     try:
         goals = report(f"Publish {n:,} tasks to Redis", "publish", n, bench_publish(n, options.rounds))
-        goals += report(
-            f"End to end, {n:,} tasks: first publish until a worker ran all",
-            "end to end",
-            n,
-            bench_end_to_end(n, options.e2e_rounds),
-        )
+        end_to_end, alone = bench_end_to_end(n, options.e2e_rounds, options.alone_rounds)
+        title = f"End to end, {n:,} tasks: first publish until a worker ran all"
+        goals += report(title, "end to end", n, end_to_end)
+        report_ceiling(n, end_to_end, alone)
         print(targets_table(goals))
     finally:
         for key in counter.scan_iter(f"*{RUN_ID}*"):
