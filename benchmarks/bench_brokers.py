@@ -15,11 +15,12 @@ Two measurements per backend, N tasks each (default 2,000):
   benchmark waits on with a blocking pop (polling the counter would take
   CPU from the worker, and for longer from the contestant that finished
   publishing first).
-* **the worker alone**: the ceiling of end to end. The worker is stopped
+* **the worker alone**: how fast the worker runs N tasks that are all
+  queued already, for reading end to end against. The worker is stopped
   (SIGSTOP to its process group) while airlock puts all N on the broker,
   then resumed; timed from the resume until it ran all N. When both
-  contestants' end to end is about this, the worker sets the pace and no
-  publisher can do better.
+  contestants' end to end is about this, the worker sets the pace, not the
+  publisher.
 
 Contestants alternate, the order flipping every round so neither always
 goes first (naive, airlock, airlock, naive, ...). Each round's time is kept:
@@ -207,7 +208,7 @@ def wait_done(key: str, n: int) -> None:
 
 def drained_alone(worker: subprocess.Popen[bytes], key: str, n: int, publish: Callable[[], None]) -> float:
     """Seconds the worker takes to run n tasks already on the broker: it is stopped
-    while ``publish()`` puts them there, then resumed."""
+    while ``publish()`` puts them there, then resumed (the worker alone)."""
     start_round(key)
     group = os.getpgid(worker.pid)
     os.killpg(group, signal.SIGSTOP)
