@@ -1,6 +1,6 @@
 """Flush throughput to Celery and Dramatiq on Redis: the backend's own loop vs airlock's executor.
 
-Two measurements per backend, N tasks each (default 2,000):
+Three measurements per backend, N tasks each (default 2,000):
 
 * **publish**: from the first publish until all N are on the broker.
   ``naive`` is the backend's own call in a loop (``task.apply_async(...)``,
@@ -190,6 +190,14 @@ def start_worker(backend: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, *command], cwd=HERE, env=dict(os.environ), start_new_session=True)
 
 
+def stop_worker(worker: subprocess.Popen[bytes]) -> None:
+    """Terminate the worker's whole process group (its own session), resumed first in case it was stopped."""
+    group = os.getpgid(worker.pid)
+    for sig in (signal.SIGCONT, signal.SIGTERM):
+        os.killpg(group, sig)
+    worker.wait(timeout=30)
+
+
 def start_round(key: str) -> None:
     counter.delete(key, f"{key}:done")
 
@@ -211,8 +219,8 @@ def drained_alone(worker: subprocess.Popen[bytes], key: str, n: int, publish: Ca
     while ``publish()`` puts them there, then resumed (the worker alone)."""
     start_round(key)
     group = os.getpgid(worker.pid)
-    os.killpg(group, signal.SIGSTOP)
     try:
+        os.killpg(group, signal.SIGSTOP)
         publish()
     finally:
         start = time.perf_counter()
@@ -257,12 +265,11 @@ def bench_end_to_end(n: int, rounds: int, alone_rounds: int) -> tuple[list[Sampl
             start_round(key)
             results.append((backend, naive_times, airlock_times))
         finally:
-            worker.terminate()
-            worker.wait(timeout=30)
+            stop_worker(worker)
     return results, alone
 
 
-def report_ceiling(n: int, results: list[Samples], alone: dict[str, list[float]]) -> None:
+def report_worker_alone(n: int, results: list[Samples], alone: dict[str, list[float]]) -> None:
     """The worker alone against both contestants' end to end (medians), as tasks/s and ratios."""
     rows, json_rows = [], []
     for backend, naive_times, airlock_times in results:
@@ -329,13 +336,17 @@ def main() -> None:
     parser.add_argument("--e2e-rounds", type=int, default=15)
     parser.add_argument("--alone-rounds", type=int, default=5, help="rounds of the worker alone")
     options = parser.parse_args()
+    if min(options.n, options.rounds, options.e2e_rounds, options.alone_rounds) < 1:
+        parser.error("--n and every --*rounds must be at least 1")
+    # A SIGTERM (a cancelled CI job) unwinds like Ctrl-C, so the workers are stopped on the way out.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     n = options.n
     try:
         goals = report(f"Publish {n:,} tasks to Redis", "publish", n, bench_publish(n, options.rounds))
         end_to_end, alone = bench_end_to_end(n, options.e2e_rounds, options.alone_rounds)
         title = f"End to end, {n:,} tasks: first publish until a worker ran all"
         goals += report(title, "end to end", n, end_to_end)
-        report_ceiling(n, end_to_end, alone)
+        report_worker_alone(n, end_to_end, alone)
         print(targets_table(goals))
     finally:
         for key in counter.scan_iter(f"*{RUN_ID}*"):

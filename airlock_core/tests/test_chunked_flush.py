@@ -24,7 +24,9 @@ class ListFlush(ChunkedFlush):
 
     def __init__(self, broker: list[list[Any]], chunk_size: int, first: int | None, fail_at_write: int) -> None:
         super().__init__(chunk_size, first)
-        self.broker, self.buffer, self.dropped = broker, [], []
+        self.broker: list[list[Any]] | None = broker
+        self.buffer: list[Any] = []
+        self.dropped: list[list[Any]] = []
         self.writes, self.fail_at_write = 0, fail_at_write
 
     def _write(self) -> None:
@@ -37,9 +39,10 @@ class ListFlush(ChunkedFlush):
     def _drop(self, error: BaseException) -> None:
         self.dropped.append(self.buffer)
         self.buffer = []
+        self.broker = None  # like a producer given up: what _destination reads is gone
 
     def _destination(self) -> str:
-        return f"list of {len(self.broker)} chunks"
+        return "nowhere" if self.broker is None else f"list of {len(self.broker)} chunks"
 
 
 class ListExecutor:
@@ -75,6 +78,12 @@ def flush_of(executor: ListExecutor, numbers: Iterator[int] | range) -> airlock.
             airlock.enqueue(send, n)
     assert scope.report is not None
     return scope.report
+
+
+@pytest.mark.parametrize(("chunk_size", "first"), [(0, None), (4, 0), (4, -1), (True, None), (4, 2.0)])
+def test_chunk_sizes_must_be_positive_integers(chunk_size: Any, first: Any) -> None:
+    with pytest.raises(ValueError, match=r"ChunkedFlush\((first_)?chunk_size=\.\.\.\) must be an integer >= 1"):
+        ChunkedFlush(chunk_size, first)
 
 
 def test_chunks_ramp_from_the_first_size_doubling_up_to_the_chunk_size() -> None:

@@ -14,7 +14,7 @@ from contextlib import ExitStack
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from .errors import FlushFailed
+from .errors import FlushFailed, add_note
 from .executors import resolve_executor
 from .executors.sync import sync_executor
 from .intent import Buffered, Intent, as_intent, promote
@@ -233,11 +233,7 @@ def _index(intents: Sequence[Intent], intent: Intent, start: int) -> int:
 
 def _attach(exc: BaseException, report: FlushReport) -> None:
     exc.airlock_report = report  # type: ignore[attr-defined]
-    note = f"airlock flush report: {report.summary()}"
-    if hasattr(exc, "add_note"):
-        exc.add_note(note)
-    else:  # Python 3.10: the same attribute, which the exceptiongroup backport prints
-        exc.__notes__ = [*getattr(exc, "__notes__", ()), note]  # type: ignore[attr-defined]
+    add_note(exc, f"airlock flush report: {report.summary()}")
 
 
 def run_before_flush(scope: Scope, intents: list[Intent], report: FlushReport) -> list[Intent]:

@@ -60,6 +60,15 @@ class PolicyViolation(AirlockError):
     """A policy rejected an intent at enqueue time."""
 
 
+def add_note(exc: BaseException, note: str) -> None:
+    """``exc.add_note(note)``; on Python 3.10 the same ``__notes__`` list, which
+    the exceptiongroup backport prints."""
+    if hasattr(exc, "add_note"):
+        exc.add_note(note)
+    else:
+        exc.__notes__ = [*getattr(exc, "__notes__", ()), note]  # type: ignore[attr-defined]
+
+
 def closest(name: str, choices: Iterable[str]) -> str | None:
     """The choice closest to ``name``, or None when nothing is close."""
     from difflib import get_close_matches

@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, TypeVar
 
+from ..errors import add_note
+
 if TYPE_CHECKING:
     from ..intent import Intent
     from ..report import FlushReport
@@ -50,8 +52,13 @@ class ChunkedFlush:
     label = "airlock"
 
     def __init__(self, chunk_size: int, first_chunk_size: int | None = None) -> None:
+        if first_chunk_size is None:
+            first_chunk_size = chunk_size
+        for name, value in (("chunk_size", chunk_size), ("first_chunk_size", first_chunk_size)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"ChunkedFlush({name}=...) must be an integer >= 1, got {value!r}")
         self.chunk_size = chunk_size
-        self.limit = min(first_chunk_size or chunk_size, chunk_size)  # the size of the chunk being filled
+        self.limit = min(first_chunk_size, chunk_size)  # the size of the chunk being filled
         self.pending: list[Intent] = []  # buffered, not yet written
         self.delivered = 0
 
@@ -81,11 +88,11 @@ class ChunkedFlush:
             where = self._destination()
             self._drop(exc)
             exc.airlock_undelivered = [i for i in chunk if i is not current]  # type: ignore[attr-defined]
-            if hasattr(exc, "add_note"):
-                exc.add_note(
-                    f"{self.label}: writing {len(chunk)} buffered messages to {where} failed; "
-                    f"{self.delivered} earlier messages of this flush had reached the broker"
-                )
+            add_note(
+                exc,
+                f"{self.label}: writing {len(chunk)} buffered messages to {where} failed; "
+                f"{self.delivered} earlier messages of this flush had reached the broker",
+            )
             raise
         self.delivered += len(chunk)
 
@@ -94,7 +101,10 @@ class ChunkedFlush:
         raise NotImplementedError
 
     def _drop(self, error: BaseException) -> None:
-        """Forget the chunk whose write failed with ``error``. Default: nothing."""
+        """Forget the chunk whose write failed with ``error``: discard what the
+        transport still buffers, or a later write sends it again (the report
+        already counts it as failed). Default: nothing, for transports that
+        empty their buffer on a failed write themselves."""
 
     def _destination(self) -> str:
         """Where the chunks go, for the note on a failed write (no passwords)."""
