@@ -84,3 +84,24 @@ def test_leaving_the_block_takes_it_down(echo_service: tuple[str, int]) -> None:
     assert not proxy.is_up
     with pytest.raises(ConnectionRefusedError):
         connect(proxy)
+
+
+def test_made_from_a_url_it_gives_the_url_through_the_proxy() -> None:
+    proxy = OutageProxy("redis://:secret@10.0.0.7:6380/2?ssl=false")
+    assert proxy.target == ("10.0.0.7", 6380)
+    assert proxy.url == f"redis://:secret@127.0.0.1:{proxy.port}/2?ssl=false"
+    assert OutageProxy("amqp://guest:guest@localhost//").target == ("localhost", 5672)
+    assert OutageProxy(("127.0.0.1", 6379)).url is None
+    with pytest.raises(ValueError, match="no port in the URL"):
+        OutageProxy("nats://127.0.0.1")
+
+
+def test_the_airlock_outage_fixture_loses_a_real_service(airlock_outage) -> None:  # type: ignore[no-untyped-def]
+    """Redis answers PING through the proxy until ``down()`` (raw RESP, no client library needed)."""
+    proxy = airlock_outage("redis")
+    assert proxy.is_up and proxy.url.startswith("redis://") and f":{proxy.port}" in proxy.url
+    with connect(proxy) as sock:
+        assert echo(sock, b"PING\r\n") == b"+PONG\r\n"
+    proxy.down()
+    with pytest.raises(ConnectionRefusedError):
+        connect(proxy)

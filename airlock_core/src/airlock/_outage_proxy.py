@@ -4,8 +4,9 @@ A TCP proxy on 127.0.0.1 in front of a real service (Redis, RabbitMQ, ...).
 While it is *down* nothing listens on its port, so clients get a real
 "connection refused"; :meth:`OutageProxy.up` starts forwarding to the
 service, and :meth:`OutageProxy.down` cuts every forwarded connection, as a
-broker that went away would. Point the client under test at ``proxy.port``.
-Public as ``airlock.testing.OutageProxy``.
+broker that went away would. Point the client under test at ``proxy.port``,
+or, for a proxy made from the service's URL, at ``proxy.url``. Public as
+``airlock.testing.OutageProxy``.
 """
 
 from __future__ import annotations
@@ -13,16 +14,22 @@ from __future__ import annotations
 import socket
 import threading
 from types import TracebackType
+from urllib.parse import urlsplit, urlunsplit
 
 __all__ = ["OutageProxy"]
 
 _CHUNK = 65536
+#: The port a service URL without one means, by scheme.
+DEFAULT_PORTS = {"redis": 6379, "rediss": 6379, "amqp": 5672, "amqps": 5671, "postgresql": 5432, "postgres": 5432}
 
 
 class OutageProxy:
     """A port that refuses connections until :meth:`up`, then forwards them.
 
-    :param target: ``(host, port)`` of the real service.
+    :param target: ``(host, port)`` of the real service, or its URL
+        (``redis://:secret@127.0.0.1:6379/0``); then :attr:`url` is that URL
+        pointing at the proxy, credentials, path and query kept (else None).
+        A URL without a port needs a scheme of :data:`DEFAULT_PORTS`.
 
     :attr:`port` is a free port picked when the proxy is made; it stays the
     same across :meth:`up` and :meth:`down` (while down, nothing of ours
@@ -32,10 +39,14 @@ class OutageProxy:
     direction.
     """
 
-    def __init__(self, target: tuple[str, int], timeout: float = 5.0) -> None:
-        self.target = target
+    def __init__(self, target: tuple[str, int] | str, timeout: float = 5.0) -> None:
         self.timeout = timeout
         self.port = _free_port()
+        self.url: str | None = None
+        if isinstance(target, str):
+            self.target, self.url = _target_and_proxied(target, self.port)
+        else:
+            self.target = target
         self.connections = 0
         self._listener: socket.socket | None = None
         self._open: set[socket.socket] = set()
@@ -120,6 +131,17 @@ class OutageProxy:
     def __repr__(self) -> str:
         state = "up" if self.is_up else "down"
         return f"<OutageProxy 127.0.0.1:{self.port} -> {self.target[0]}:{self.target[1]} {state}>"
+
+
+def _target_and_proxied(url: str, port: int) -> tuple[tuple[str, int], str]:
+    """The service's ``(host, port)`` from ``url``, and ``url`` pointing at 127.0.0.1:``port`` instead."""
+    parts = urlsplit(url)
+    target_port = parts.port or DEFAULT_PORTS.get(parts.scheme)
+    if target_port is None:
+        raise ValueError(f"OutageProxy({url!r}): no port in the URL and none known for {parts.scheme!r}; give one")
+    credentials = parts.netloc.rpartition("@")[0]
+    netloc = f"{credentials}@127.0.0.1:{port}" if credentials else f"127.0.0.1:{port}"
+    return (parts.hostname or "127.0.0.1", target_port), urlunsplit(parts._replace(netloc=netloc))
 
 
 def _free_port() -> int:

@@ -14,6 +14,9 @@ Fixtures:
   name, always unregistered after the test.
 - ``airlock_config``: ``airlock_config(**kwargs)`` calls ``airlock.configure``;
   the configuration in effect before the test is restored after it.
+- ``airlock_outage``: ``airlock_outage("redis")`` puts the real service behind
+  an :class:`airlock.testing.OutageProxy` that is up; ``proxy.url`` reaches
+  the service through it and ``proxy.down()`` loses it.
 
 Marker:
 
@@ -28,9 +31,16 @@ from typing import Any
 import pytest
 
 import airlock
-from airlock.testing import Captured, capture, no_effects
+from airlock.testing import Captured, OutageProxy, capture, no_effects, require_service
 
-__all__ = ["airlock_capture", "airlock_plugin", "airlock_executor", "airlock_config"]
+__all__ = [
+    "airlock_capture",
+    "airlock_plugin",
+    "airlock_executor",
+    "airlock_disable_plugins",
+    "airlock_config",
+    "airlock_outage",
+]
 
 NO_EFFECTS = "airlock_no_effects"
 
@@ -152,3 +162,25 @@ def airlock_config() -> Iterator[Callable[..., None]]:
         scope_kwargs=saved["scope_kwargs"] or None,
         **saved["options"],
     )
+
+
+@pytest.fixture
+def airlock_outage() -> Iterator[Callable[[str], OutageProxy]]:
+    """``airlock_outage("redis" | "amqp" | "postgres")``: that real service
+    (:func:`airlock.testing.require_service`: skipped when missing, failed
+    under ``CI=true``) behind an :class:`airlock.testing.OutageProxy` that is
+    up. Point the code under test at ``proxy.url``; ``proxy.down()`` loses the
+    service, ``proxy.up()`` brings it back. Every proxy is taken down after
+    the test.
+    """
+    proxies: list[OutageProxy] = []
+
+    def outage(kind: str) -> OutageProxy:
+        proxy = OutageProxy(require_service(kind))
+        proxies.append(proxy)
+        proxy.up()
+        return proxy
+
+    yield outage
+    for proxy in proxies:
+        proxy.down()

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
@@ -31,21 +29,6 @@ WAIT = 20.0
 def unique(prefix: str) -> str:
     """A name no other test run uses."""
     return f"airlock-celery-{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-def closed_port() -> int:
-    """A loopback port where nothing listens (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def with_port(url: str, host: str, port: int) -> str:
-    """``url`` pointing at ``host:port`` instead, credentials and path kept."""
-    parts = urlsplit(url)
-    credentials = parts.netloc.rpartition("@")[0]
-    netloc = f"{credentials}@{host}:{port}" if credentials else f"{host}:{port}"
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 class ExecutionLog:
@@ -200,24 +183,9 @@ def closed_broker_url() -> Callable[[str], str]:
     """``closed_broker_url("redis" | "amqp")``: the service's URL moved to a port where nothing listens."""
 
     def make(service: str) -> str:
-        return with_port(require_service(service), "127.0.0.1", closed_port())
+        return str(OutageProxy(require_service(service)).url)  # never up: nothing listens there
 
     return make
-
-
-@pytest.fixture
-def redis_proxy(redis_url: str) -> Iterator[OutageProxy]:
-    """The real Redis behind an :class:`airlock.testing.OutageProxy` that is up: ``down()`` loses it."""
-    parts = urlsplit(redis_url)
-    with OutageProxy((parts.hostname or "127.0.0.1", parts.port or 6379)) as proxy:
-        proxy.up()
-        yield proxy
-
-
-@pytest.fixture
-def redis_proxy_url(redis_url: str, redis_proxy: OutageProxy) -> str:
-    """``redis_url`` through ``redis_proxy``."""
-    return with_port(redis_url, "127.0.0.1", redis_proxy.port)
 
 
 @pytest.fixture

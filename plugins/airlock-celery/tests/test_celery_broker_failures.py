@@ -30,12 +30,12 @@ def test_unreachable_broker_fails_the_first_publish_and_reports_the_rest(
 
 
 def test_losing_the_broker_mid_flush_reports_exactly_the_published_chunks(
-    redis_proxy,
-    redis_proxy_url,
+    airlock_outage,
     redis_url,
     workerless_app,  # type: ignore[no-untyped-def]
 ) -> None:
-    _, noop, queue = workerless_app(redis_proxy_url)
+    redis_proxy = airlock_outage("redis")
+    _, noop, queue = workerless_app(redis_proxy.url)
     client = redis.Redis.from_url(redis_url)
     try:
         with pytest.raises(KombuError) as caught:
@@ -57,9 +57,10 @@ def test_losing_the_broker_mid_flush_reports_exactly_the_published_chunks(
 
 
 def test_losing_the_broker_before_the_last_chunk_names_its_intents(  # type: ignore[no-untyped-def]
-    redis_proxy, redis_proxy_url, redis_url, workerless_app
+    airlock_outage, redis_url, workerless_app
 ) -> None:
-    _, noop, queue = workerless_app(redis_proxy_url)
+    redis_proxy = airlock_outage("redis")
+    _, noop, queue = workerless_app(redis_proxy.url)
     client = redis.Redis.from_url(redis_url)
     try:
         with pytest.raises(KombuError) as caught:

@@ -124,10 +124,10 @@ def test_the_ramp_goes_on_after_a_solo_dispatch_wrote_the_chunk_early(
 
 def test_losing_the_broker_mid_ramp_reports_exactly_the_written_chunks(
     probe: Callable[[str], Probe],
-    redis_proxy,  # type: ignore[no-untyped-def]
-    redis_proxy_url,
+    airlock_outage,  # type: ignore[no-untyped-def]
 ) -> None:
-    p = probe(redis_proxy_url)
+    redis_proxy = airlock_outage("redis")
+    p = probe(redis_proxy.url)
     p.before_publish = lambda args: redis_proxy.down() if args == (5,) else None
     with pytest.raises(KombuError) as caught:
         with airlock.scope(executor=CeleryExecutor(chunk_size=8)):

@@ -8,7 +8,6 @@ unique per run and removed afterwards; every wait is bounded by ``WAIT``.
 from __future__ import annotations
 
 import json
-import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -30,21 +29,6 @@ WAIT = 20.0
 def unique(prefix: str) -> str:
     """A name no other test run uses."""
     return f"airlock-dramatiq-{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-def with_port(url: str, host: str, port: int) -> str:
-    """``url`` pointing at ``host:port`` instead, credentials and path kept."""
-    parts = urlsplit(url)
-    credentials = parts.netloc.rpartition("@")[0]
-    netloc = f"{credentials}@{host}:{port}" if credentials else f"{host}:{port}"
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
-def closed_port() -> int:
-    """A loopback port where nothing listens (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class ExecutionLog:
@@ -144,7 +128,7 @@ def closed_broker() -> Iterator[Callable[[str], Any]]:
     brokers: list[Any] = []
 
     def make(kind: str) -> Any:
-        url = with_port(require_service("redis" if kind == "redis" else "amqp"), "127.0.0.1", closed_port())
+        url = str(OutageProxy(require_service(kind)).url)  # never up: nothing listens there
         broker = make_broker(kind, url)
         brokers.append(broker)
         return broker
@@ -155,26 +139,13 @@ def closed_broker() -> Iterator[Callable[[str], Any]]:
 
 
 @pytest.fixture
-def redis_proxy(redis_url: str) -> Iterator[OutageProxy]:
-    """The real Redis behind an :class:`airlock.testing.OutageProxy` that is up: ``down()`` loses it."""
-    parts = urlsplit(redis_url)
-    with OutageProxy((parts.hostname or "127.0.0.1", parts.port or 6379)) as proxy:
-        proxy.up()
-        yield proxy
-
-
-@pytest.fixture
-def redis_proxy_url(redis_url: str, redis_proxy: OutageProxy) -> str:
-    """``redis_url`` through ``redis_proxy``."""
-    return with_port(redis_url, "127.0.0.1", redis_proxy.port)
-
-
-@pytest.fixture
-def proxied_redis_broker(redis_proxy_url: str, redis_url: str) -> Iterator[tuple[Any, Any]]:
-    """(broker, actor) on Redis through ``redis_proxy``; no worker. Its keys are removed afterwards."""
-    broker = RedisBroker(url=redis_proxy_url, namespace=unique("ns"))
+def proxied_redis_broker(airlock_outage: Any, redis_url: str) -> Iterator[tuple[Any, Any, Any]]:
+    """(broker, actor, proxy): a broker on Redis through an ``airlock_outage``
+    proxy, whose ``down()`` loses Redis; no worker. Its keys are removed afterwards."""
+    proxy = airlock_outage("redis")
+    broker = RedisBroker(url=proxy.url, namespace=unique("ns"))
     actor = dramatiq.actor(lambda *args: None, broker=broker, queue_name=unique("q"), actor_name=unique("noop"))
-    yield broker, actor
+    yield broker, actor, proxy
     direct = redis.Redis.from_url(redis_url)
     keys = list(direct.scan_iter(f"{broker.namespace}:*"))
     if keys:

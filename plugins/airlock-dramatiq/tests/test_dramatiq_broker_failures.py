@@ -30,8 +30,8 @@ def test_unreachable_broker_fails_and_reports_the_rest(closed_broker, kind: str,
     assert sorted(failed + [intent.args for intent in report.not_attempted]) == [(0,), (1,), (2,), (3,), (4,)]
 
 
-def test_losing_redis_mid_flush_reports_exactly_the_written_chunks(proxied_redis_broker, redis_proxy) -> None:  # type: ignore[no-untyped-def]
-    _, actor = proxied_redis_broker
+def test_losing_redis_mid_flush_reports_exactly_the_written_chunks(proxied_redis_broker) -> None:  # type: ignore[no-untyped-def]
+    _, actor, redis_proxy = proxied_redis_broker
     with pytest.raises(RedisConnectionError) as caught:
         with airlock.scope(executor=DramatiqExecutor(chunk_size=4)):
             for i in range(4):  # chunk 1: written when full
@@ -46,8 +46,8 @@ def test_losing_redis_mid_flush_reports_exactly_the_written_chunks(proxied_redis
     assert [i.args for i in caught.value.airlock_undelivered] == [(4,), (5,), (6,)]
 
 
-def test_losing_redis_before_the_last_chunk_names_its_intents(proxied_redis_broker, redis_proxy) -> None:  # type: ignore[no-untyped-def]
-    _, actor = proxied_redis_broker
+def test_losing_redis_before_the_last_chunk_names_its_intents(proxied_redis_broker) -> None:  # type: ignore[no-untyped-def]
+    _, actor, redis_proxy = proxied_redis_broker
     with pytest.raises(RedisConnectionError) as caught:
         with airlock.scope(executor=DramatiqExecutor(chunk_size=4)):
             for i in range(4):
