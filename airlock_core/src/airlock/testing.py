@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
-from ._outage_proxy import OutageProxy
+from ._outage_proxy import DEFAULT_PORTS, OutageProxy
 from .errors import PolicyViolation, ScopeStateError, UsageError
 from .executors import ExecutorSpec
 from .intent import Intent
@@ -58,8 +58,6 @@ SERVICES: dict[str, tuple[str, str]] = {
     "postgres": ("AIRLOCK_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test"),
 }
 
-_DEFAULT_PORTS = {"redis": 6379, "amqp": 5672, "postgres": 5432}
-
 
 def service_url(kind: str) -> str:
     """The URL for ``kind`` ("redis", "amqp", "postgres") from its environment variable or default."""
@@ -86,7 +84,7 @@ def require_service(kind: str) -> str:
     import pytest
 
     url = service_url(kind)
-    problem = reachable(url, _DEFAULT_PORTS[kind])
+    problem = reachable(url, DEFAULT_PORTS[kind])
     if problem is not None:
         variable = SERVICES[kind][0]
         message = f"{kind} service needed: {problem}; set {variable} to point at one"
