@@ -182,3 +182,23 @@ def test_undelivered_copies_with_stripped_options_are_reported_as_failed() -> No
         assert [i.args for i in report.not_attempted] == [(2,)]
     finally:
         airlock.unregister_executor("chunked-edge")
+
+
+def test_a_dispatch_all_patched_in_after_the_class_was_made_is_called(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plain sync path must not bypass a test's mock of ``_dispatch_all``."""
+    seen: list[list[Any]] = []
+    ran: list[int] = []
+
+    def recording(self: Scope, intents: list[Intent]) -> None:
+        seen.append([i.args for i in intents])
+
+    class Sub(Scope):
+        pass
+
+    for cls in (Scope, Sub):
+        with monkeypatch.context() as patch:
+            patch.setattr(cls, "_dispatch_all", recording)
+            with cls():
+                airlock.enqueue(ran.append, 1)
+    assert seen == [[(1,)], [(1,)]]
+    assert ran == []  # the mock decided: nothing ran

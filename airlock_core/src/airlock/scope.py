@@ -225,9 +225,6 @@ class Scope:
     #: Whether ``enqueue()`` may skip ``_add``: True when the subclass keeps the
     #: base one, its ``_enqueue_guard`` when that says when its own must run, else False.
     _appends_plainly: bool | Callable[[Scope], object] = True
-    #: The subclass keeps the base ``_dispatch_all``.
-    _base_dispatch_all = True
-
     #: Only the base class takes the inlined ``with`` path; see __init_subclass__.
     _inline_lifecycle = True
 
@@ -249,7 +246,6 @@ class Scope:
             cls._appends_plainly = staticmethod(cls._enqueue_guard)  # read from a scope, not bound to it
         else:
             cls._appends_plainly = False
-        cls._base_dispatch_all = cls._dispatch_all is Scope._dispatch_all
 
     def _enter_via_methods(self) -> Scope:
         """``__enter__`` of subclasses: through ``enter()``."""
@@ -397,7 +393,8 @@ class Scope:
             and not hooks.after_flush
             and hooks.execute is None
             and self._executor is sync_executor
-            and (self._base_dispatch_all or self._dispatches_immediately())
+            # asked per flush, so a _dispatch_all patched in later (a test's mock) is called
+            and (type(self)._dispatch_all is _base_dispatch_all or self._dispatches_immediately())
         ):
             self._dispatch_inline(intents)
             return intents
@@ -566,6 +563,9 @@ class Scope:
             else ("active" if self.is_active else "inactive")
         )
         return f"<{type(self).__name__} {state} intents={len(self._intents)} policy={self._policy!r}>"
+
+
+_base_dispatch_all = Scope._dispatch_all
 
 
 def _defining_class(cls: type, name: str) -> type:

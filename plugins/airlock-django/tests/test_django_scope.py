@@ -121,6 +121,32 @@ def test_overridden_schedule_dispatch_decides_the_timing_outside_a_transaction(a
     assert names(scope.report.dispatched) == ["later"]
 
 
+def test_an_overridden_connection_property_is_the_one_followed(probe):
+    """A subclass choosing its connection itself: its transaction, not the
+    ``using`` alias's, decides when dispatch runs and what a savepoint drops."""
+
+    class OtherConnection(DjangoScope):
+        @property
+        def connection(self):
+            return transaction.get_connection("other")
+
+    with airlock.scope():  # this thread's "default" connection is now remembered
+        airlock.enqueue(note, "warm-up")
+    probe.clear()
+    with transaction.atomic(using="other"):
+        with airlock.scope(_cls=OtherConnection) as scope:
+            airlock.enqueue(note, "kept")
+            try:
+                with transaction.atomic(using="other"):
+                    airlock.enqueue(note, "rolled back")
+                    raise RuntimeError("roll the savepoint back")
+            except RuntimeError:
+                pass
+        assert probe == []  # "default" has no transaction open, but "other" has
+    assert probe == [("kept", True)]
+    assert names(scope.report.dispatched) == ["kept"] and names(scope.report.discarded) == ["rolled back"]
+
+
 def test_using_follows_only_its_own_database(probe):
     with transaction.atomic(using="other"):
         with airlock.scope(using="default"):

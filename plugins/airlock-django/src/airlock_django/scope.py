@@ -135,6 +135,10 @@ class DjangoScope(Scope):
                 "to see the intents enqueued inside a transaction instead."
             )
         super().__init_subclass__(**kwargs)
+        if cls.connection is not _connection_property:
+            # The guard and the flush check read the remembered connection, not
+            # this property: with it overridden, every enqueue goes through _add.
+            cls._appends_plainly = False
 
     @property
     def using(self) -> str:
@@ -215,7 +219,7 @@ class DjangoScope(Scope):
         if cls.schedule_dispatch is not _schedule_dispatch or cls._dispatch_all is not _dispatch_all:
             return False  # a subclass changed the timing: let it decide
         connection = self._thread_state.connection  # this thread's, once looked up (see _connections)
-        if connection is NOT_LOOKED_UP or _get_running_loop() is not None:
+        if connection is NOT_LOOKED_UP or _get_running_loop() is not None or cls.connection is not _connection_property:
             connection = self.connection
         if connection.in_atomic_block:
             return False
@@ -272,6 +276,7 @@ def _witness_outdated(scope: DjangoScope) -> bool:
     return not (pending and pending[-1][1] is witness and connection.savepoint_ids == witness.savepoints)
 
 
+_connection_property = DjangoScope.__dict__["connection"]
 _schedule_dispatch = DjangoScope.schedule_dispatch
 _dispatch_all = DjangoScope._dispatch_all
 
