@@ -202,3 +202,79 @@ def test_a_dispatch_all_patched_in_after_the_class_was_made_is_called(monkeypatc
                 airlock.enqueue(ran.append, 1)
     assert seen == [[(1,)], [(1,)]]
     assert ran == []  # the mock decided: nothing ran
+
+
+@pytest.mark.parametrize("fail_fast", [True, False])
+def test_a_failing_task_that_read_the_buffer_is_reported_with_its_own_error(fail_fast: bool) -> None:
+    """Reading ``scope.intents`` builds Intents in place of the buffered tuples
+    while the plain sync flush runs; the failure must still be found by position."""
+    ran: list[object] = []
+    scope = airlock.scope(fail_fast=fail_fast)
+
+    def look_then_fail() -> None:
+        ran.append(len(scope.intents))
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError if fail_fast else airlock.FlushFailed) as caught:
+        with scope:
+            airlock.enqueue(noop, "first")
+            airlock.enqueue(look_then_fail)
+            airlock.enqueue(ran.append, "last")
+    report = caught.value.airlock_report  # type: ignore[attr-defined]
+    assert report is scope.report and report.complete
+    assert [i.args for i in report.dispatched] == ([("first",)] if fail_fast else [("first",), ("last",)])
+    assert [(i.name, type(e)) for i, e in report.failed] == [("look_then_fail", ValueError)]
+    assert [i.args for i in report.not_attempted] == ([("last",)] if fail_fast else [])
+    assert ran == ([3] if fail_fast else [3, "last"])
+
+
+class _RaisingPolicy(airlock.AllowAll):
+    def allows(self, intent: Intent) -> bool:
+        raise LookupError("policy bug")
+
+
+class _RaisingBeforeFlush:
+    @airlock.hookimpl
+    def airlock_before_flush(self, intents: list[Intent]) -> None:
+        raise LookupError("hook bug")
+
+
+class _RaisingParent(Scope):
+    def before_descendant_flushes(self, exiting_scope: Scope, intents: list[Intent]) -> list[Intent]:
+        raise LookupError("parent bug")
+
+
+@contextmanager
+def _flush_raising(where: str) -> Iterator[Scope]:
+    """A scope holding intents 1 and 2 whose flush raises in ``where``."""
+    if where == "policy":
+        with airlock.scope(_RaisingPolicy()) as scope:
+            yield scope
+    elif where == "airlock_before_flush":
+        with airlock.plugins.registered(_RaisingBeforeFlush()), airlock.scope() as scope:
+            yield scope
+    else:
+        with airlock.scope(_cls=_RaisingParent), airlock.scope() as scope:
+            yield scope
+
+
+@pytest.mark.parametrize("where", ["policy", "airlock_before_flush", "before_descendant_flushes"])
+def test_a_flush_that_raises_before_dispatch_reports_every_intent(where: str) -> None:
+    """Nothing is lost silently: the intents are not attempted, the report rides
+    on the error and is complete, and airlock_after_flush saw it."""
+    seen: list[airlock.FlushReport] = []
+
+    class AfterFlush:
+        @airlock.hookimpl
+        def airlock_after_flush(self, scope: Scope, report: airlock.FlushReport) -> None:
+            seen.append(report)
+
+    with airlock.plugins.registered(AfterFlush()):
+        with pytest.raises(LookupError) as caught:
+            with _flush_raising(where) as scope:
+                airlock.enqueue(noop, 1)
+                airlock.enqueue(noop, 2)
+    report = caught.value.airlock_report  # type: ignore[attr-defined]
+    assert report is scope.report and report.complete and seen[0] is report
+    assert [i.args for i in report.not_attempted] == [(1,), (2,)]
+    assert report.summary() == "flushed: 2 not_attempted"

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("airlock")
 
-__all__ = ["dispatch", "run_before_flush", "run_after_flush"]
+__all__ = ["abandon", "dispatch", "run_before_flush", "run_after_flush"]
 
 
 class StrippingExecutor:
@@ -52,14 +52,14 @@ def dispatch(
     scope: Scope,
     intents: Sequence[Intent],
     report: FlushReport,
-    failure: tuple[Intent, BaseException] | None = None,
+    failure: tuple[int, BaseException] | None = None,
 ) -> None:
     """Dispatch ``intents`` in order and record each fate in ``report``.
 
     Fail-fast unless the scope's ``fail_fast`` option is False. The executor's
     exception propagates unchanged in type, carrying ``airlock_report``.
     ``failure`` resumes a plain sync flush that already dispatched the
-    intents before ``failure[0]``, which raised ``failure[1]``.
+    intents before position ``failure[0]``, whose task raised ``failure[1]``.
     """
     if not intents:
         run_after_flush(scope, report)
@@ -172,9 +172,10 @@ class _Loop:
         if self.contexts is not None:
             self.contexts.close()
 
-    def resume_after(self, intents: Sequence[Intent], failed: Intent, exc: BaseException) -> None:
-        """Record ``failed``'s error (everything before it was dispatched), then go on unless fail-fast."""
-        self._failed(intents, failed, exc)
+    def resume_after(self, intents: Sequence[Intent], position: int, exc: BaseException) -> None:
+        """Record the error of the intent at ``position`` (everything before it
+        was dispatched), then go on unless fail-fast."""
+        self._failed_at(intents, position, exc)
         self.run(islice(intents, self._done_upto, None), intents)
 
     def executor_for(self, intent: Intent) -> Any:
@@ -207,11 +208,13 @@ class _Loop:
         self.contexts.enter_context(context(self.report))
 
     def _failed(self, intents: Sequence[Intent], intent: Intent, exc: BaseException) -> None:
+        self._failed_at(intents, _index(intents, intent, self._done_upto), exc)
+
+    def _failed_at(self, intents: Sequence[Intent], position: int, exc: BaseException) -> None:
         report = self.report
-        position = _index(intents, intent, self._done_upto)
         if isinstance(intents, list):
             promote(intents)  # from here on the report slices the list: one Intent per item
-            intent = intents[position]
+        intent = intents[position]
         report._dispatched.extend(intents[self._done_upto : position])
         self._done_upto = position + 1
         report.failed.append((as_intent(intent), exc))
@@ -229,6 +232,34 @@ def _index(intents: Sequence[Intent], intent: Intent, start: int) -> int:
         if intents[position] is intent:
             return position
     raise AssertionError("dispatched intent not found in its flush")  # pragma: no cover
+
+
+def abandon(scope: Scope, error: BaseException) -> None:
+    """A flush raised ``error`` before its dispatch could report it (a policy,
+    an ``airlock_before_flush`` hook, an ancestor or the timing raised).
+
+    Every intent of the buffer that has no fate yet is recorded as not
+    attempted, the report is attached to ``error`` and, unless it finished
+    already, completed (``airlock_after_flush`` runs; its failures are logged).
+    """
+    from .report import FlushReport
+
+    report = scope._report
+    if not isinstance(report, FlushReport):
+        report = scope._report = FlushReport(scope, "flushed")
+    _attach(error, report)
+    if report._finished:
+        return
+    accounted = {id(fate.intent) for fate in report.fates()}
+    for intent in promote(scope._intents):
+        while id(intent) in report._replaced:  # a plugin's copy stands for it
+            intent = report._replaced[id(intent)]
+        if id(intent) not in accounted:
+            report._not_attempted.append(intent)
+    try:
+        run_after_flush(scope, report)
+    except Exception:
+        logger.exception("airlock: an airlock_after_flush hook failed while a flush error propagates")
 
 
 def _attach(exc: BaseException, report: FlushReport) -> None:

@@ -144,7 +144,8 @@ class FlushReport:
 
     @property
     def not_attempted(self) -> list[Intent]:
-        """Intents never handed to an executor because an earlier one failed."""
+        """Intents never handed to an executor: an earlier one failed, or the
+        flush raised before dispatch (a policy, plugin hook or ancestor)."""
         return promote(self._not_attempted)
 
     @not_attempted.setter

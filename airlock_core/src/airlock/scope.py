@@ -12,12 +12,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping
 from contextvars import Token
+from operator import length_hint
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from . import _context, _state
 from .config import _config, _configured_scope, _default, default_executor
-from .dispatch import dispatch, run_after_flush, run_before_flush
+from .dispatch import abandon, dispatch, run_after_flush, run_before_flush
 from .errors import NoScopeError, PolicyEnqueueError, ScopeStateError
 from .executors import resolve_executor
 from .executors.sync import sync_executor
@@ -378,37 +379,42 @@ class Scope:
         intents = self._intents
         if not intents:
             return intents
-        hooks = self._hooks
-        if hooks.gates and not (
-            (_config["options"] or self._options or self._has_dispatch_options) and self._plugins_enabled(hooks.gates)
-        ):
-            hooks = self._hooks = hooks.idle  # installed plugins nobody enabled: skip them
-        plain_policy = type(self._policy) is AllowAll
-        if (
-            self._parent is None
-            and plain_policy
-            and not self._has_local_policies
-            and not self._has_dispatch_options
-            and not hooks.before_flush
-            and not hooks.after_flush
-            and hooks.execute is None
-            and self._executor is sync_executor
-            # asked per flush, so a _dispatch_all patched in later (a test's mock) is called
-            and (type(self)._dispatch_all is _base_dispatch_all or self._dispatches_immediately())
-        ):
-            self._dispatch_inline(intents)
+        try:
+            hooks = self._hooks
+            if hooks.gates and not (
+                (_config["options"] or self._options or self._has_dispatch_options) and self._plugins_enabled(hooks.gates)
+            ):
+                hooks = self._hooks = hooks.idle  # installed plugins nobody enabled: skip them
+            plain_policy = type(self._policy) is AllowAll
+            if (
+                self._parent is None
+                and plain_policy
+                and not self._has_local_policies
+                and not self._has_dispatch_options
+                and not hooks.before_flush
+                and not hooks.after_flush
+                and hooks.execute is None
+                and self._executor is sync_executor
+                # asked per flush, so a _dispatch_all patched in later (a test's mock) is called
+                and (type(self)._dispatch_all is _base_dispatch_all or self._dispatches_immediately())
+            ):
+                self._dispatch_inline(intents)
+                return intents
+            report = self._report = FlushReport(self, "flushed")
+            if not hooks.before_flush or self._parent is not None or self._has_local_policies or not plain_policy:
+                promote(intents)  # else run_before_flush builds the Intents hooks ask for, and those it returns
+            if self._parent is not None:
+                intents = self._walk_parent_chain_for_approval(intents)
+            if intents and (self._has_local_policies or not plain_policy):
+                intents = self._filter(intents, report)
+            if intents and hooks.before_flush:
+                intents = run_before_flush(self, intents, report)
+            self._dispatch_all(intents)
             return intents
-        report = self._report = FlushReport(self, "flushed")
-        if not hooks.before_flush or self._parent is not None or self._has_local_policies or not plain_policy:
-            promote(intents)  # else run_before_flush builds the Intents hooks ask for, and those it returns
-        if self._parent is not None:
-            intents = self._walk_parent_chain_for_approval(intents)
-        if intents and (self._has_local_policies or not plain_policy):
-            intents = self._filter(intents, report)
-        if intents and hooks.before_flush:
-            intents = run_before_flush(self, intents, report)
-        self._dispatch_all(intents)
-        return intents
+        except BaseException as exc:
+            if getattr(exc, "airlock_report", None) is not self._report:  # not already reported by dispatch
+                abandon(self, exc)
+            raise
 
     def _dispatches_immediately(self) -> bool:
         """Whether an overridden ``_dispatch_all`` would, right now, just call
@@ -430,23 +436,25 @@ class Scope:
         :func:`dispatch`, which records every fate and honours ``fail_fast``.
         """
         self._report = _PLAIN_FLUSH_RUNNING
+        remaining = iter(intents)
         try:
-            for item in intents:
+            for item in remaining:
                 if item[2]:
                     item[0](*item[1], **item[2])
                 else:
                     item[0](*item[1])  # cheaper without an empty ** dict
         except BaseException as exc:
-            self._inline_failed(intents, item, exc)
+            # By position: a task that read scope.intents replaced the buffered tuples by Intents.
+            self._inline_failed(intents, len(intents) - length_hint(remaining) - 1, exc)
         else:
             self._report = None  # built on demand by the report property
 
-    def _inline_failed(self, intents: list[Intent], item: Intent, error: BaseException) -> None:
-        """A task of the plain sync flush raised ``error``: resume the flush in
-        :func:`dispatch`, which records every fate, honours ``fail_fast`` and
-        raises at the end."""
+    def _inline_failed(self, intents: list[Intent], position: int, error: BaseException) -> None:
+        """The task at ``position`` of the plain sync flush raised ``error``:
+        resume the flush in :func:`dispatch`, which records every fate,
+        honours ``fail_fast`` and raises at the end."""
         self._report = FlushReport(self, "flushed")
-        dispatch(self, intents, self._report, failure=(item, error))
+        dispatch(self, intents, self._report, failure=(position, error))
 
     def _plugins_enabled(self, gates: dict[str, Any]) -> bool:
         """True if an enabling option (name: default) is set here: globally or

@@ -228,14 +228,14 @@ class DjangoScope(Scope):
             return False
         return self._fates is None or self._fates.all_committed()
 
-    def _inline_failed(self, intents: list[Intent], item: Intent, error: BaseException) -> None:
+    def _inline_failed(self, intents: list[Intent], position: int, error: BaseException) -> None:
         """The core's inline dispatch failed; with ``robust``, the flush's
         failure is logged as Django's robust ``on_commit`` logs it, not raised."""
         if not self.robust:
-            super()._inline_failed(intents, item, error)
+            super()._inline_failed(intents, position, error)
             return
         try:
-            super()._inline_failed(intents, item, error)
+            super()._inline_failed(intents, position, error)
         except Exception as exc:
             _django_logger.error("Error calling DjangoScope dispatch in on_commit() (%s).", exc, exc_info=True)
 
