@@ -73,3 +73,16 @@ def test_enabled_by_one_intent(tagger: Tagger) -> None:
 def test_set_to_its_default_is_not_enabled(tagger: Tagger) -> None:
     assert run(tagging=False) == [1]
     assert (tagger.flushes, tagger.executions) == (0, 0)
+
+
+def test_enabled_by_the_scope_class_option_defaults(tagger: Tagger) -> None:
+    class Tagging(airlock.Scope):
+        option_defaults = {"tagging": True}
+
+    class NotTagging(airlock.Scope):
+        option_defaults = {"tagging": False, "fail_fast": False}
+
+    assert run(_cls=Tagging) == [1]
+    assert (tagger.flushes, tagger.executions) == (1, 1)
+    assert run(_cls=NotTagging) == [1]
+    assert (tagger.flushes, tagger.executions) == (1, 1)

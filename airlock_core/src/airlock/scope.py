@@ -31,6 +31,7 @@ __all__ = ["Scope", "scope", "scoped", "policy", "enqueue", "get_current_scope"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 _ALLOW_ALL = AllowAll()
+_NO_OPTIONS: Mapping[str, Any] = MappingProxyType({})
 _new_intent = tuple.__new__
 _get_scope = _context.current_scope.get
 _set_scope = _context.current_scope.set
@@ -381,8 +382,15 @@ class Scope:
             return intents
         try:
             hooks = self._hooks
-            if hooks.gates and not (
-                (_config["options"] or self._options or self._has_dispatch_options) and self._plugins_enabled(hooks.gates)
+            gates = hooks.gates
+            if gates and not (
+                (
+                    _config["options"]
+                    or self._options
+                    or self._has_dispatch_options
+                    or not gates.keys().isdisjoint(self.option_defaults)
+                )
+                and self._plugins_enabled(gates)
             ):
                 hooks = self._hooks = hooks.idle  # installed plugins nobody enabled: skip them
             plain_policy = type(self._policy) is AllowAll
@@ -457,13 +465,12 @@ class Scope:
         dispatch(self, intents, self._report, failure=(position, error))
 
     def _plugins_enabled(self, gates: dict[str, Any]) -> bool:
-        """True if an enabling option (name: default) is set here: globally or
-        on this scope away from its default, or on any buffered intent."""
-        configured = _config["options"]
-        scoped_options = self._options or {}
-        if configured or scoped_options:
-            for name, default in gates.items():
-                if configured.get(name, default) != default or scoped_options.get(name, default) != default:
+        """True if an enabling option (name: default) is set away from its
+        default here: globally, on this scope, by the scope class's
+        :attr:`option_defaults`, or on any buffered intent."""
+        for layer in (_config["options"], self._options or _NO_OPTIONS, self.option_defaults):
+            for name, value in layer.items():  # the layers are small; gates may not be
+                if name in gates and value != gates[name]:
                     return True
         if self._has_dispatch_options:
             return any(item[4] and not gates.keys().isdisjoint(item[4]) for item in self._intents)
