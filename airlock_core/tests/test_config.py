@@ -275,3 +275,45 @@ class TestOptionsInConfigure:
         assert "Did you mean 'fail_fast'?" in str(info.value)
         assert "fail_fast" in info.value.known
         assert airlock.get_configuration()["options"] == {}
+
+
+def test_scopes_made_while_another_thread_resets_the_configuration_lose_nothing() -> None:
+    """reset_configuration() never leaves a half-empty configuration for a
+    scope or a flush running meanwhile in another thread."""
+    import sys
+    import time
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+    counts = {"enqueued": 0, "ran": 0}
+
+    def ran() -> None:
+        counts["ran"] += 1
+
+    def resetting() -> None:
+        while not stop.is_set():
+            airlock.reset_configuration()
+
+    def flushing() -> None:
+        while not stop.is_set():
+            try:
+                with airlock.scope(fail_fast=True):
+                    counts["enqueued"] += 1
+                    airlock.enqueue(ran)
+            except BaseException as error:  # collected, asserted below
+                errors.append(error)
+
+    threads = [threading.Thread(target=resetting), threading.Thread(target=flushing)]
+    try:
+        for thread in threads:
+            thread.start()
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+        sys.setswitchinterval(switch)
+    assert errors == []
+    assert counts["enqueued"] > 0 and counts["ran"] == counts["enqueued"]

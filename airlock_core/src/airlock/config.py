@@ -14,9 +14,11 @@ if TYPE_CHECKING:
 
 __all__ = ["configure", "reset_configuration", "get_configuration"]
 
+#: Always holds the same five keys, so a reader in another thread never misses one.
 _config: dict[str, Any] = {}
-#: The resolved default executor (configure() > AIRLOCK_EXECUTOR > sync), cached.
-_default: list[Any] = []
+#: The resolved default executor (configure() > AIRLOCK_EXECUTOR > sync), cached
+#: in one slot (None: resolve again), so a reader never indexes an emptied list.
+_default: list[Any] = [None]
 #: What ``airlock.scope()`` with no arguments makes: [None] while nothing but
 #: options was configured (a plain ``Scope``), else the configured class bound
 #: to the configured policy and arguments, so scope() merges them only once.
@@ -29,9 +31,8 @@ def reset_configuration() -> None:
 
     ``AIRLOCK_EXECUTOR`` is read again at the next scope.
     """
-    _config.clear()
     _config.update(scope_cls=None, policy=None, executor=None, scope_kwargs={}, options={})
-    _default.clear()
+    _default[0] = None
     _configured_scope[0] = None
 
 
@@ -74,7 +75,7 @@ def configure(
         _config["policy"] = policy
     if executor is not None:
         _config["executor"] = executor
-        _default.clear()
+        _default[0] = None
     if scope_kwargs is not None:
         _config["scope_kwargs"] = dict(scope_kwargs)  # as it is now: later changes to the caller's dict do not count
     if options:
@@ -107,12 +108,13 @@ def get_configuration() -> dict[str, Any]:
 
 def default_executor() -> Any:
     """The executor used when none is given: configure() > ``AIRLOCK_EXECUTOR`` > ``sync``."""
-    if _default:
-        return _default[0]
+    executor = _default[0]
+    if executor is not None:
+        return executor
     from .executors import resolve_executor
     from .executors.sync import sync_executor
 
     spec = _config["executor"] or os.environ.get("AIRLOCK_EXECUTOR") or None
     executor = sync_executor if spec is None else resolve_executor(spec)
-    _default.append(executor)
+    _default[0] = executor
     return executor

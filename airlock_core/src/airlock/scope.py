@@ -113,7 +113,7 @@ class Scope:
             self._policy = policy
             self._plain_add = type(policy) is AllowAll and not hooks.enqueue and self._appends_plainly
         if executor is None:  # default_executor()'s cache, read inline: this runs for every scope
-            self._executor = _default[0] if _default else default_executor()
+            self._executor = _default[0] or default_executor()
         else:
             self._executor = resolve_executor(executor)
         if options:

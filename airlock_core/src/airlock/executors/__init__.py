@@ -90,7 +90,7 @@ def _forget_default() -> None:
     """The cached default executor may be the one just (un)registered: resolve it again."""
     from ..config import _default
 
-    _default.clear()
+    _default[0] = None
 
 
 def _blocked_names() -> set[str]:
