@@ -278,3 +278,10 @@ def test_a_flush_that_raises_before_dispatch_reports_every_intent(where: str) ->
     assert report is scope.report and report.complete and seen[0] is report
     assert [i.args for i in report.not_attempted] == [(1,), (2,)]
     assert report.summary() == "flushed: 2 not_attempted"
+
+
+def test_the_note_of_a_flush_that_raised_before_dispatch_counts_its_intents() -> None:
+    with pytest.raises(LookupError) as caught:
+        with airlock.scope(_RaisingPolicy()):
+            airlock.enqueue(noop, 1)
+    assert "airlock flush report: flushed: 1 not_attempted" in getattr(caught.value, "__notes__", [])

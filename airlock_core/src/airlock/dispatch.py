@@ -247,8 +247,8 @@ def abandon(scope: Scope, error: BaseException) -> None:
     report = scope._report
     if not isinstance(report, FlushReport):
         report = scope._report = FlushReport(scope, "flushed")
-    _attach(error, report)
     if report._finished:
+        _attach(error, report)
         return
     accounted = {id(fate.intent) for fate in report.fates()}
     for intent in promote(scope._intents):
@@ -256,6 +256,7 @@ def abandon(scope: Scope, error: BaseException) -> None:
             intent = report._replaced[id(intent)]
         if id(intent) not in accounted:
             report._not_attempted.append(intent)
+    _attach(error, report)
     try:
         run_after_flush(scope, report)
     except Exception:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 
@@ -78,6 +79,75 @@ def test_scope_ending_inside_a_savepoint_that_rolls_back(alias, probe):
 
     assert probe == [("kept", True)]
     assert names(kept.report.dispatched) == ["kept"]
+
+
+class CopyingEveryIntent:
+    """Replaces each intent by a copy, as a routing plugin does (record_replaced)."""
+
+    @airlock.hookimpl
+    def airlock_before_flush(self, scope, intents):
+        report = scope.report
+        copies = [intent.replace(origin="a plugin's copy") for intent in intents]
+        for intent, copy in zip(intents, copies, strict=True):
+            report.record_replaced(intent, copy)
+        return copies
+
+
+class MergingEqualArguments:
+    """Keeps the first intent of each set of equal arguments, as a coalescing plugin does."""
+
+    @airlock.hookimpl
+    def airlock_before_flush(self, scope, intents):
+        report = scope.report
+        kept = {}
+        for intent in intents:
+            if intent.args in kept:
+                report.record_merged(intent, kept[intent.args])
+            else:
+                kept[intent.args] = intent
+        return list(kept.values())
+
+
+def roll_back_a_savepoint(alias, *args):
+    try:
+        with transaction.atomic(using=alias):
+            airlock.enqueue(note, *args)
+            raise RuntimeError("roll the savepoint back")
+    except RuntimeError:
+        pass
+
+
+@pytest.mark.parametrize("scope_ends", ["inside the transaction", "after it"])
+def test_a_plugins_copy_of_a_rolled_back_intent_is_not_dispatched(alias, probe, airlock_plugin, scope_ends):
+    airlock_plugin(CopyingEveryIntent())
+    with contextlib.ExitStack() as stack:
+        if scope_ends == "after it":
+            scope = stack.enter_context(airlock.scope(using=alias))
+        stack.enter_context(transaction.atomic(using=alias))
+        if scope_ends == "inside the transaction":
+            scope = stack.enter_context(airlock.scope(using=alias))
+        airlock.enqueue(note, "kept")
+        roll_back_a_savepoint(alias, "rolled back")
+    assert probe == [("kept", True)]
+    assert [(i.args, i.origin) for i in scope.report.discarded] == [(("rolled back",), "a plugin's copy")]
+
+
+@pytest.mark.parametrize("rolled_back_first", [True, False])
+def test_an_intent_others_were_merged_into_is_dispatched_if_one_of_them_committed(
+    alias, probe, airlock_plugin, rolled_back_first
+):
+    airlock_plugin(MergingEqualArguments())
+    with airlock.scope(using=alias) as scope:
+        with transaction.atomic(using=alias):
+            if rolled_back_first:
+                roll_back_a_savepoint(alias, "same")
+            airlock.enqueue(note, "same")
+            if not rolled_back_first:
+                roll_back_a_savepoint(alias, "same")
+            roll_back_a_savepoint(alias, "only rolled back")
+    assert probe == [("same", True)]
+    assert names(scope.report.dispatched) == ["same"]
+    assert names(scope.report.discarded) == ["only rolled back"]
 
 
 def test_nested_scopes_keep_their_savepoint_state(alias, probe):

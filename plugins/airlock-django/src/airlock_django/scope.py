@@ -40,6 +40,7 @@ from django.db import DEFAULT_DB_ALIAS
 
 import airlock
 from airlock import Intent, Policy, Scope
+from airlock.intent import promote
 
 from ._connections import NOT_LOOKED_UP, thread_connection, thread_state
 from ._fates import Fates, Witness
@@ -247,11 +248,45 @@ class DjangoScope(Scope):
 
     def _dispatch_committed(self, intents: list[Intent]) -> None:
         """Dispatch the intents whose transaction committed; report the others discarded."""
-        rolled_back = self._fates.rolled_back(self._intents) if self._fates is not None else None
+        rolled_back = self._rolled_back_in_flush() if self._fates is not None else None
         if rolled_back:
             self._discarded_by_rollback([i for i in intents if id(i) in rolled_back])
             intents = [i for i in intents if id(i) not in rolled_back]
         self._dispatch(intents)
+
+    def _rolled_back_in_flush(self) -> set[int]:
+        """The ids of this flush's intents whose transaction rolled back.
+
+        Plugins may have reshaped the flush: a copy a plugin made of an intent
+        (``record_replaced``) shares its original's fate, and an intent others
+        were merged into stands for all of them, so it is rolled back only if
+        every one of them was.
+        """
+        assert self._fates is not None and isinstance(self._report, airlock.FlushReport)
+        merged = self._report.merged  # read first: pairing builds the buffer's Intents in place
+        rolled = self._fates.rolled_back(promote(self._intents))
+        if not rolled:
+            return rolled
+        replaced = self._report._replaced
+        standing_for_committed: set[int] = set()  # overrides rolled
+        while True:  # both sets only grow, so this ends
+            grew = True
+            while grew:  # a copy shares its original's fate
+                grew = False
+                for original, copy in replaced.items():
+                    if original in standing_for_committed and id(copy) not in standing_for_committed:
+                        standing_for_committed.add(id(copy))
+                        grew = True
+                    elif original in rolled and id(copy) not in rolled:
+                        rolled.add(id(copy))
+                        grew = True
+            kept_for_committed = {
+                id(kept) for intent, kept in merged if id(intent) not in rolled or id(intent) in standing_for_committed
+            }
+            if kept_for_committed <= standing_for_committed:
+                break
+            standing_for_committed |= kept_for_committed
+        return rolled - standing_for_committed
 
     def _dropped_by_django(self, intents: list[Intent]) -> None:
         """Django dropped the dispatch callback: report the whole flush discarded."""
