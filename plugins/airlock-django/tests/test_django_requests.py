@@ -6,7 +6,7 @@ import logging
 
 import pytest
 from airlock_django import DjangoScope
-from airlock_django_testproject.tasks import DispatchBroke
+from airlock_django_testproject.tasks import DispatchBroke, note
 from asgiref.sync import async_to_sync
 from django.test import AsyncClient, Client, override_settings
 
@@ -91,6 +91,27 @@ def test_asgi_async_view_flushes_after_commit(alias, probe):
     assert response.status_code == 201
     assert probe == [("eta", True), ("eta-from-async", True)]
     assert fates(response.asgi_request.airlock_scope) == {"dispatched": ["eta", "eta-from-async"]}
+
+
+def test_asgi_async_view_with_a_nested_scope(alias, probe):
+    """The nested scope ends in the event loop, where Django may not be asked
+    about autocommit (SynchronousOnlyOperation): its captured flush must not ask."""
+    response = asgi_get(f"/async_nested/{alias}/mu/")
+
+    assert response.status_code == 200
+    assert probe == [("mu-nested", True)]
+    assert fates(response.asgi_request.airlock_scope) == {"dispatched": ["mu-nested"]}
+
+
+def test_a_scope_flushing_to_another_executor_inside_an_event_loop(alias, probe):
+    ran = []
+
+    @airlock.scoped(_cls=DjangoScope, using=alias, executor=lambda intent: ran.append(intent.args))
+    async def job():
+        airlock.enqueue(note, "from the loop")
+
+    async_to_sync(job)()
+    assert ran == [("from the loop",)]
 
 
 def test_asgi_async_view_4xx_discards(alias, probe):

@@ -31,6 +31,7 @@ import threading
 import weakref
 from asyncio import _get_running_loop
 from collections.abc import Callable
+from functools import partial
 from operator import attrgetter
 from types import MappingProxyType
 from typing import Any
@@ -222,29 +223,37 @@ class DjangoScope(Scope):
         connection = self._thread_state.connection  # this thread's, once looked up (see _connections)
         if connection is NOT_LOOKED_UP or _get_running_loop() is not None or cls.connection is not _connection_property:
             connection = self.connection
-        if connection.in_atomic_block:
-            return False
-        # get_autocommit() without connecting just to ask
-        if not (connection.autocommit if connection.connection is not None else connection.settings_dict["AUTOCOMMIT"]):
+        if connection.in_atomic_block or not _autocommit(connection):
             return False
         return self._fates is None or self._fates.all_committed()
 
     def _inline_failed(self, intents: list[Intent], position: int, error: BaseException) -> None:
         """The core's inline dispatch failed; with ``robust``, the flush's
         failure is logged as Django's robust ``on_commit`` logs it, not raised."""
-        if not self.robust:
-            super()._inline_failed(intents, position, error)
-            return
-        try:
-            super()._inline_failed(intents, position, error)
-        except Exception as exc:
-            _django_logger.error("Error calling DjangoScope dispatch in on_commit() (%s).", exc, exc_info=True)
+        self._run_as_on_commit_would(partial(super()._inline_failed, intents, position, error))
 
     def _dispatch_all(self, intents: list[Intent]) -> None:
         pending = _PendingFlush(self, intents)
-        if self.connection.in_atomic_block:
+        connection = self.connection
+        if connection.in_atomic_block:
             pending.watch()  # Django may drop the callback: a rollback would never call it
+        elif type(self).schedule_dispatch is _schedule_dispatch and _autocommit(connection):
+            # on_commit() would call it at once, after asking the database for
+            # autocommit, which an event loop forbids (SynchronousOnlyOperation)
+            self._run_as_on_commit_would(pending.run)
+            return
         self.schedule_dispatch(pending.run)
+
+    def _run_as_on_commit_would(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` now, as ``on_commit`` does outside a transaction:
+        with ``robust``, a failure is logged as Django logs it, not raised."""
+        if not self.robust:
+            callback()
+            return
+        try:
+            callback()
+        except Exception as exc:
+            _django_logger.error("Error calling DjangoScope dispatch in on_commit() (%s).", exc, exc_info=True)
 
     def _dispatch_committed(self, intents: list[Intent]) -> None:
         """Dispatch the intents whose transaction committed; report the others discarded."""
@@ -297,6 +306,13 @@ class DjangoScope(Scope):
         report = self._report
         assert report is not None, "a flush with intents always has a report"
         report.discarded.extend(intents)
+
+
+def _autocommit(connection: Any) -> bool:
+    """``connection.get_autocommit()`` without connecting just to ask."""
+    if connection.connection is not None:
+        return bool(connection.autocommit)
+    return bool(connection.settings_dict["AUTOCOMMIT"])
 
 
 def _witness_outdated(scope: DjangoScope) -> bool:

@@ -11,6 +11,7 @@ urlpatterns = [
         views.savepoints,
         views.one_fails,
         views.async_create,
+        views.async_nested,
         views.celery_create,
     )
 ]

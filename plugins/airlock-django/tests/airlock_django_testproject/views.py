@@ -84,3 +84,10 @@ async def async_create(request: HttpRequest, alias: str, name: str) -> HttpRespo
     await sync_to_async(_save_and_enqueue)(alias, name)
     airlock.enqueue(note, f"{name}-from-async")
     return HttpResponse(status=int(request.GET.get("status", 201)))
+
+
+async def async_nested(request: HttpRequest, alias: str, name: str) -> HttpResponse:
+    """An async view calling a helper that opens its own scope (captured by the request's)."""
+    with airlock.scope(using=alias):
+        airlock.enqueue(note, f"{name}-nested")
+    return HttpResponse(status=200)
