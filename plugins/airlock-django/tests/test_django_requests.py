@@ -136,6 +136,20 @@ def test_should_flush_is_overridable(alias, probe):
     assert probe == [("kappa", True)]
 
 
+def test_the_middleware_calls_a_scope_class_own_flush(alias, probe):
+    from airlock_django.conf import configure_from_settings
+    from airlock_django_testproject.middleware import AuditedScope
+
+    AuditedScope.flushes.clear()
+    with override_settings(AIRLOCK={"SCOPE": "airlock_django_testproject.middleware.AuditedScope"}):
+        configure_from_settings()
+        response = Client().get(f"/create/{alias}/nu/")
+
+    assert response.status_code == 201
+    assert AuditedScope.flushes == ["flush"]
+    assert probe == [("nu", True)]
+
+
 def test_a_failing_should_flush_discards_and_propagates(alias, probe):
     client = Client(raise_request_exception=False)
     with override_settings(MIDDLEWARE=["airlock_django_testproject.middleware.BrokenDecisionMiddleware"]):

@@ -217,6 +217,24 @@ def test_an_overridden_connection_property_is_the_one_followed(probe):
     assert names(scope.report.dispatched) == ["kept"] and names(scope.report.discarded) == ["rolled back"]
 
 
+def test_as_a_decorator_each_call_follows_the_same_database_and_robustness():
+    seen = []
+
+    @DjangoScope(using="other", robust=False)
+    def job():
+        current = airlock.get_current_scope()
+        seen.append((type(current), current.using, current.robust))
+
+    job()
+    job()
+    assert seen == [(DjangoScope, "other", False)] * 2
+
+
+def test_an_unknown_database_is_refused_where_the_scope_is_made():
+    with pytest.raises(airlock.UsageError, match=r"using='replica'.*DATABASES has default, other"):
+        DjangoScope(using="replica")
+
+
 def test_using_follows_only_its_own_database(probe):
     with transaction.atomic(using="other"):
         with airlock.scope(using="default"):

@@ -83,6 +83,10 @@ def test_executor_as_dotted_path_and_policy_as_instance(fresh_configuration):
         ({"SCOPE": "airlock.AllowAll"}, r"AIRLOCK\['SCOPE'\] must be a subclass of airlock.Scope"),
         ({"SCOPE_KWARGS": {"usin": "default"}}, r"AIRLOCK\['SCOPE_KWARGS'\].*not accepted by DjangoScope.*'usin'"),
         ({"SCOPE_KWARGS": ["using"]}, r"AIRLOCK\['SCOPE_KWARGS'\] must be a dict"),
+        (
+            {"SCOPE_KWARGS": {"using": "defualt"}},
+            r"AIRLOCK\['SCOPE_KWARGS'\].*DjangoScope\(using='defualt'\): no such database; DATABASES has default",
+        ),
         ({"OPTIONS": {"fail_fats": True}}, r"AIRLOCK\['OPTIONS'\].*Unknown airlock option 'fail_fats'.*'fail_fast'"),
         ({"OPTIONS": {"fail_fast": "yes"}}, r"AIRLOCK\['OPTIONS'\].*Invalid value 'yes' for .* 'fail_fast'"),
         (["EXECUTOR"], r"settings\.AIRLOCK must be a dict"),

@@ -1,8 +1,7 @@
 """The django_tasks executor, with django.tasks (Django 6) or the django-tasks backport.
 
-The intents are built directly: ``airlock.enqueue()`` in airlock-core
-currently rejects Task objects because they are not callable (they are run
-through ``enqueue()``/``call()``), which is reported to the core.
+Most tests hand it Intents directly; one goes through ``airlock.enqueue()``,
+which accepts Task objects although they are not callable.
 """
 
 from __future__ import annotations
@@ -44,6 +43,17 @@ def test_task_is_enqueued_and_runs(alias, probe):
     django_tasks_executor(airlock.Intent(visible_task, (alias, "task-row")))
 
     assert probe == [("task-row", True)]
+
+
+@pytest.mark.usefixtures("real_commits")
+def test_a_task_object_enqueued_in_a_request_scope_runs_after_commit(alias, probe):
+    from django.db import transaction
+
+    with airlock.scope(using=alias, executor="django_tasks"), transaction.atomic(using=alias):
+        Thing.objects.using(alias).create(name="via-enqueue")
+        airlock.enqueue(visible_task, alias, "via-enqueue")
+        assert probe == []
+    assert probe == [("via-enqueue", True)]
 
 
 def test_without_options_enqueue_on_the_task_s_own_backend(dummy_backend):

@@ -37,7 +37,7 @@ from types import MappingProxyType
 from typing import Any
 
 import django
-from django.db import DEFAULT_DB_ALIAS
+from django.db import DEFAULT_DB_ALIAS, connections
 
 import airlock
 from airlock import Intent, Policy, Scope
@@ -124,6 +124,10 @@ class DjangoScope(Scope):
         # The class defaults follow the default alias; inside an event loop
         # thread_state() must be asked anyway (it forgets a remembered connection).
         if using or _get_running_loop() is not None:
+            if using and using not in connections.settings:
+                raise airlock.UsageError(
+                    f"DjangoScope(using={using!r}): no such database; DATABASES has {', '.join(connections.settings)}."
+                )
             self._using = using or self._using  # the using setter minus resetting _thread, which is unset
             self._thread_state = thread_state(self._using)
 
@@ -141,6 +145,19 @@ class DjangoScope(Scope):
             # The guard and the flush check read the remembered connection, not
             # this property: with it overridden, every enqueue goes through _add.
             cls._appends_plainly = False
+
+    def __call__(self, func: Any) -> Any:
+        """``@DjangoScope(using=..., robust=...)`` as a decorator: each call runs
+        in a fresh scope of the same class, database, robustness, policy,
+        executor and options."""
+        return airlock.scoped(
+            self._policy,
+            _cls=type(self),
+            executor=self._executor,
+            using=self._using,
+            robust=self.robust,
+            **(self._options or {}),
+        )(func)
 
     @property
     def using(self) -> str:

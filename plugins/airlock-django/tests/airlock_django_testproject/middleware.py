@@ -1,4 +1,4 @@
-from airlock_django import AirlockMiddleware
+from airlock_django import AirlockMiddleware, DjangoScope
 
 
 class KeepOnConflictMiddleware(AirlockMiddleware):
@@ -13,3 +13,13 @@ class BrokenDecisionMiddleware(AirlockMiddleware):
 
     def should_flush(self, request, response):
         raise RuntimeError("decision failed")
+
+
+class AuditedScope(DjangoScope):
+    """A scope class (``AIRLOCK["SCOPE"]``) that customises ``flush()``."""
+
+    flushes: list[str] = []
+
+    def flush(self):
+        AuditedScope.flushes.append("flush")
+        return super().flush()
