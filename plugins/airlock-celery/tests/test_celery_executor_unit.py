@@ -114,3 +114,35 @@ def test_eager_mode_runs_a_flush_inline_without_reaching_the_broker() -> None:
             airlock.enqueue(work, n, _dispatch_options={"queue": "mail"} if n == 1 else None)
     assert ran == [0, 1, 2]
     assert len(scope.report.dispatched) == 3 and not scope.report.failed
+
+
+def test_an_eager_task_published_by_the_executor_scopes_its_shim_calls() -> None:
+    """The executor's pass to Celery does not reach into the task Celery then
+    runs in place: a LegacyTaskShim call inside it is buffered in the task's own
+    scope, and discarded when the task raises."""
+    import warnings
+
+    from airlock_celery.integration import LegacyTaskShim
+    from celery import Celery
+
+    app = Celery("eager-shim", broker="memory://", set_as_current=False)
+    app.conf.task_always_eager = True
+    emailed: list[int] = []
+
+    @app.task(name="eager-shim.email", base=LegacyTaskShim)
+    def email(n: int) -> None:
+        emailed.append(n)
+
+    @app.task(name="eager-shim.charge")
+    @airlock.scoped()
+    def charge(n: int, declined: bool) -> None:
+        email.delay(n)
+        if declined:
+            raise ValueError("card declined")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # the shim's, asserted in its own tests
+        with airlock.scope(executor="celery"):
+            airlock.enqueue(charge, 1, True)
+            airlock.enqueue(charge, 2, False)
+    assert emailed == [2]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
 import pytest
 import redis
+from airlock_celery import CeleryExecutor
 from airlock_celery._routing import BindingRouter
 from kombu import Connection, Queue
 from kombu.common import Broadcast
@@ -87,4 +89,29 @@ def test_a_flush_follows_task_routes_and_explicit_queues(workerless_app, redis_u
         assert (client.llen(routed), client.llen(explicit), client.llen(default_queue)) == (3, 1, 0)
     finally:
         client.delete(routed, explicit, default_queue, *(f"_kombu.binding.{q}" for q in (routed, explicit)))
+        client.close()
+
+
+@pytest.mark.integration
+@pytest.mark.timeout(30)
+def test_an_intent_with_its_own_connection_keeps_its_place_in_the_flush(workerless_app, redis_url: str) -> None:  # type: ignore[no-untyped-def]
+    """Celery publishes it at once on that connection: what the flush buffered
+    before it is written first, so the broker sees the flush's order."""
+    _, noop, queue = workerless_app(redis_url)
+    client = redis.Redis.from_url(redis_url)
+    own = Connection(redis_url)
+    try:
+        with airlock.scope(executor=CeleryExecutor(chunk_size=8, first_chunk_size=8)) as scope:
+            for i in range(3):
+                airlock.enqueue(noop, i)
+            airlock.enqueue(noop, 3, _dispatch_options={"connection": own})
+            for i in range(4, 6):
+                airlock.enqueue(noop, i)
+        assert scope.report.ok and len(scope.report.dispatched) == 6
+        # the Redis transport LPUSHes and consumers pop from the other end
+        published = [json.loads(message)["headers"]["argsrepr"] for message in reversed(client.lrange(queue, 0, -1))]
+        assert published == [f"({i},)" for i in range(6)]
+    finally:
+        own.release()
+        client.delete(queue, f"_kombu.binding.{queue}")
         client.close()

@@ -110,6 +110,22 @@ def test_calls_in_a_scope_are_enqueued_with_their_options(backend) -> None:  # t
     assert intent.args == (log.key, "x") and intent.dispatch_options == {"countdown": 3}
 
 
+def test_a_group_published_in_a_scope_runs_each_member_once(backend) -> None:  # type: ignore[no-untyped-def]
+    """group().apply_async() lends its members a producer from the pool for the
+    call only; the buffered members must be published on the flush's own."""
+    from celery import group
+
+    log = backend.log()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        with airlock.scope() as scope:
+            group(backend.record.s(log.key, "member", n) for n in range(3)).apply_async()
+            assert log.entries() == []
+    assert len(scope.report.dispatched) == 3 and scope.report.ok
+    assert summary(log.wait_for(3)) == [("member", n, {}, backend.queue) for n in range(3)]
+    assert all("producer" not in (i.dispatch_options or {}) for i in scope.report.dispatched)
+
+
 @pytest.mark.parametrize("method", ["delay", "apply_async"])
 def test_a_direct_call_outside_a_scope_warns_once_and_publishes(backend, method: str) -> None:  # type: ignore[no-untyped-def]
     """Celery's delay() calls apply_async(): that inner call is not a second direct call."""

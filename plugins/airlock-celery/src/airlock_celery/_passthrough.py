@@ -9,18 +9,38 @@ direct calls are buffered by airlock. Two callers must reach Celery instead:
   then raises ``Retry``, so its scope discards what it buffered, and a
   buffered retry would vanish with it.
 
-Both set this flag around their call; the interceptors read it, and the
-``apply_async`` that lets the publish through clears it again for what
-Celery runs inside (under ``task_always_eager``, the task itself, whose own
-calls must be intercepted). Kept in its own module so the executor never
-imports Celery.
+Both open a pass around their call (:func:`pass_through`); the
+interceptors ask :func:`passes`. A pass belongs to the Celery task that was
+running (or none) when it was opened: under ``task_always_eager`` Celery runs
+the published task right inside ``apply_async``, as the current task, and that
+task's own calls must be intercepted again. Kept in its own module so the
+executor does not import Celery until it publishes.
 """
 
 from __future__ import annotations
 
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
+from typing import Any
 
-__all__ = ["publishing"]
+__all__ = ["pass_through", "passes", "publishing"]
 
-#: True while airlock's executor publishes an intent or Celery publishes a retry.
-publishing: ContextVar[bool] = ContextVar("airlock_celery_publishing", default=False)
+#: The pass airlock's executor or Celery's retry opened: ``(task running then,)``, else None.
+publishing: ContextVar[tuple[Any] | None] = ContextVar("airlock_celery_publishing", default=None)
+
+
+def _running_task() -> Any:
+    from celery._state import get_current_task
+
+    return get_current_task()
+
+
+def pass_through() -> Token[tuple[Any] | None]:
+    """Let the calls made from here on reach Celery (reset the returned token to end it)."""
+    return publishing.set((_running_task(),))
+
+
+def passes() -> bool:
+    """True when a call must reach Celery: a pass is open and no task Celery
+    started since (an eager task body) is running."""
+    opened = publishing.get()
+    return opened is not None and opened[0] is _running_task()

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from airlock.executors.chunked import ChunkedFlush, flush_in_chunks
 
-from ._passthrough import publishing
+from ._passthrough import pass_through, publishing
 
 if TYPE_CHECKING:
     from airlock import FlushReport, Intent
@@ -50,20 +50,23 @@ DEFAULT_FIRST_CHUNK_SIZE = 1
 # so the batch must never flush on its own behind the accounting's back.
 _NO_AUTO_FLUSH = 2**31 - 1
 _NO_OPTIONS: Mapping[str, Any] = {}
+#: ``apply_async`` options that bring their own way to the broker: an intent
+#: carrying one is published on it, not in the flush's batch.
+TRANSPORT_OPTIONS = frozenset({"producer", "connection", "publisher"})
 
 
 def publish(task: Any, args: tuple[Any, ...], kwargs: dict[str, Any], options: Mapping[str, Any] | None) -> Any:
     """Dispatch one task: ``apply_async``, else ``delay`` (options ignored), else a plain call."""
     apply_async = getattr(task, "apply_async", None)
     if apply_async is not None:
-        token = publishing.set(True)
+        token = pass_through()
         try:
             return apply_async(args=args, kwargs=kwargs, **(options or _NO_OPTIONS))
         finally:
             publishing.reset(token)
     delay = getattr(task, "delay", None)
     if delay is not None:
-        token = publishing.set(True)
+        token = pass_through()
         try:
             return delay(*args, **kwargs)
         finally:
@@ -155,14 +158,14 @@ class _Flush(ChunkedFlush):
         task, args, kwargs, options = intent[0], intent[1], intent[2], intent[4]
         apply_async = getattr(task, "apply_async", None)
         producer = None
-        if apply_async is not None and not (options and "producer" in options):
+        if apply_async is not None and not (options and not TRANSPORT_OPTIONS.isdisjoint(options)):
             producer = self._producer_for(getattr(task, "app", None))
         if producer is None:
             self.deliver()  # FIFO: what is buffered reaches the broker first
             result = publish(task, args, kwargs, options)
             self.delivered_one()
             return result
-        token = publishing.set(True)
+        token = pass_through()
         try:
             if options:
                 if "router" not in options:

@@ -36,7 +36,8 @@ from celery import Task
 
 import airlock
 
-from ._passthrough import publishing
+from ._passthrough import pass_through, passes, publishing
+from .executor import TRANSPORT_OPTIONS
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -65,7 +66,7 @@ def _publish_once(apply_async: Callable[[], Any]) -> Any:
     """Run Celery's ``apply_async`` with the ``publishing`` pass cleared for what
     it runs: under ``task_always_eager`` the task runs right here, and its own
     calls must be intercepted again."""
-    token = publishing.set(False)
+    token = publishing.set(None)
     try:
         return apply_async()
     finally:
@@ -73,7 +74,14 @@ def _publish_once(apply_async: Callable[[], Any]) -> Any:
 
 
 def _enqueue_apply_async(task: Task, args: Any, kwargs: Any, options: dict[str, Any]) -> None:
-    """Buffer an ``apply_async`` call: its options become the intent's dispatch options."""
+    """Buffer an ``apply_async`` call: its options become the intent's dispatch options.
+
+    A ``producer``, ``connection`` or ``publisher`` passed in is left out: it is
+    lent for this call only (``group().apply_async()`` gives its members one
+    from the pool and takes it back), and the flush publishes on its own.
+    """
+    if options and not TRANSPORT_OPTIONS.isdisjoint(options):
+        options = {name: value for name, value in options.items() if name not in TRANSPORT_OPTIONS}
     airlock.enqueue(task, *(args or ()), _dispatch_options=options or None, **(kwargs or {}))
 
 
@@ -90,21 +98,21 @@ class LegacyTaskShim(Task):
     """
 
     def delay(self, *args: Any, **kwargs: Any) -> Any:
-        if publishing.get():
+        if passes():
             return super().delay(*args, **kwargs)
         _warn_delay(self)
         airlock.enqueue(self, *args, **kwargs)
         return None
 
     def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
-        if publishing.get():
+        if passes():
             return _publish_once(partial(super().apply_async, args, kwargs, **options))
         _warn_apply_async(self)
         _enqueue_apply_async(self, args, kwargs, options)
         return None
 
     def retry(self, *args: Any, **kwargs: Any) -> Any:
-        token = publishing.set(True)
+        token = pass_through()
         try:
             return super().retry(*args, **kwargs)
         finally:
@@ -172,7 +180,7 @@ def uninstall_global_intercept() -> None:
 
 def _intercept_delay(original: Callable[..., Any]) -> Callable[..., Any]:
     def delay(self: Task, *args: Any, **kwargs: Any) -> Any:
-        if publishing.get():
+        if passes():
             return original(self, *args, **kwargs)
         _warn_delay(self)
         if airlock.get_current_scope() is None:
@@ -189,7 +197,7 @@ def _intercept_delay(original: Callable[..., Any]) -> Callable[..., Any]:
 
 def _intercept_apply_async(original: Callable[..., Any]) -> Callable[..., Any]:
     def apply_async(self: Task, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
-        if publishing.get():
+        if passes():
             return _publish_once(partial(original, self, args, kwargs, **options))
         if _delay_warned.get() is self:
             _delay_warned.set(None)  # only this call: what it runs (an eager task's own calls) is intercepted
@@ -205,7 +213,7 @@ def _intercept_apply_async(original: Callable[..., Any]) -> Callable[..., Any]:
 
 def _direct_retry(original: Callable[..., Any]) -> Callable[..., Any]:
     def retry(self: Task, *args: Any, **kwargs: Any) -> Any:
-        token = publishing.set(True)
+        token = pass_through()
         try:
             return original(self, *args, **kwargs)
         finally:
