@@ -105,3 +105,23 @@ def test_the_airlock_outage_fixture_loses_a_real_service(airlock_outage) -> None
     proxy.down()
     with pytest.raises(ConnectionRefusedError):
         connect(proxy)
+
+
+def test_a_lost_reply_reaches_the_service_but_never_the_client(airlock_outage) -> None:  # type: ignore[no-untyped-def]
+    """INCR through the proxy: Redis performs it, the client gets no answer and
+    loses the connection; the next connection works and sees the write."""
+    proxy = airlock_outage("redis")
+    key = f"airlock-outage-lost-reply-{id(proxy)}".encode()
+    with connect(proxy) as sock:
+        assert echo(sock, b"DEL " + key + b"\r\n") in (b":0\r\n", b":1\r\n")
+        proxy.lose_next_reply()
+        sock.sendall(b"INCR " + key + b"\r\n")
+        try:
+            answer = sock.recv(4096)
+        except ConnectionResetError:
+            answer = b""
+        assert answer == b""
+    assert proxy.replies_lost == 1
+    with connect(proxy) as again:
+        assert echo(again, b"GET " + key + b"\r\n") == b"$1\r\n1\r\n"
+        echo(again, b"DEL " + key + b"\r\n")

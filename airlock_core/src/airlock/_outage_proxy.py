@@ -4,7 +4,8 @@ A TCP proxy on 127.0.0.1 in front of a real service (Redis, RabbitMQ, ...).
 While it is *down* nothing listens on its port, so clients get a real
 "connection refused"; :meth:`OutageProxy.up` starts forwarding to the
 service, and :meth:`OutageProxy.down` cuts every forwarded connection, as a
-broker that went away would. Point the client under test at ``proxy.port``,
+broker that went away would. :meth:`OutageProxy.lose_next_reply` loses one
+answer: the service performs the next request, its reply never arrives. Point the client under test at ``proxy.port``,
 or, for a proxy made from the service's URL, at ``proxy.url``. Public as
 ``airlock.testing.OutageProxy``.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from types import TracebackType
 from urllib.parse import urlsplit, urlunsplit
 
@@ -48,6 +50,9 @@ class OutageProxy:
         else:
             self.target = target
         self.connections = 0
+        #: How many replies :meth:`lose_next_reply` has lost so far.
+        self.replies_lost = 0
+        self._lose_reply: bytes | None = None
         self._listener: socket.socket | None = None
         self._open: set[socket.socket] = set()
         self._threads: list[threading.Thread] = []
@@ -83,6 +88,13 @@ class OutageProxy:
         for thread in threads:
             thread.join(self.timeout)
 
+    def lose_next_reply(self, containing: bytes = b"") -> None:
+        """Lose the answer to the next request any client sends (the next one
+        whose bytes contain ``containing``, e.g. ``b"EVALSHA"``): it reaches the
+        service, whose reply is dropped, and that connection is then cut (a
+        write the service performed, whose acknowledgement never came back)."""
+        self._lose_reply = containing
+
     def _accept(self, listener: socket.socket) -> None:
         while self._listener is listener:
             try:
@@ -105,7 +117,11 @@ class OutageProxy:
                     return
                 self._open.update((client, server))
                 self.connections += 1
-                pumps = [self._thread(_pump, client, server), self._thread(_pump, server, client)]
+                replies = _Replies()
+                pumps = [
+                    self._thread(self._forward_requests, client, server, replies),
+                    self._thread(_forward_replies, server, client, replies),
+                ]
             for thread in pumps:
                 thread.start()
 
@@ -119,6 +135,24 @@ class OutageProxy:
         thread = threading.Thread(target=target, args=args, name="airlock-outage-proxy", daemon=True)  # type: ignore[arg-type]
         self._threads.append(thread)
         return thread
+
+    def _forward_requests(self, client: socket.socket, server: socket.socket, replies: _Replies) -> None:
+        try:
+            while data := client.recv(_CHUNK):
+                marker = self._lose_reply
+                if marker is not None and marker in data:
+                    self._lose_reply = None
+                    replies.dropped = True
+                    server.sendall(data)
+                    time.sleep(_LOSS_GRACE)  # the service performs it; its reply goes nowhere
+                    self.replies_lost += 1
+                    break
+                server.sendall(data)
+        except OSError:
+            pass  # either side closed: the connection is over
+        finally:
+            _close(client)
+            _close(server)
 
     def __enter__(self) -> OutageProxy:
         return self
@@ -150,15 +184,29 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _pump(source: socket.socket, sink: socket.socket) -> None:
+class _Replies:
+    """One forwarded connection's reply direction: dropped once a reply is to be lost."""
+
+    __slots__ = ("dropped",)
+
+    def __init__(self) -> None:
+        self.dropped = False
+
+
+def _forward_replies(server: socket.socket, client: socket.socket, replies: _Replies) -> None:
     try:
-        while data := source.recv(_CHUNK):
-            sink.sendall(data)
+        while data := server.recv(_CHUNK):
+            if not replies.dropped:
+                client.sendall(data)
     except OSError:
         pass  # either side closed: the connection is over
     finally:
-        _close(source)
-        _close(sink)
+        _close(server)
+        _close(client)
+
+
+#: How long a request whose reply is lost gets to reach the service before the connection is cut.
+_LOSS_GRACE = 0.2
 
 
 def _close(sock: socket.socket) -> None:

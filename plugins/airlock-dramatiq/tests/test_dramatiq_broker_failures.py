@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+
 import dramatiq
 import pytest
+import redis
 from airlock_dramatiq import DramatiqExecutor
 from dramatiq.errors import ConnectionClosed
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -59,3 +62,46 @@ def test_losing_redis_before_the_last_chunk_names_its_intents(proxied_redis_brok
     assert [i.args for i in caught.value.airlock_undelivered] == [(4,), (5,)]
     assert [i.args for i in report.dispatched if i.task is actor] == [(0,), (1,), (2,), (3,)]
     assert sorted(intent.args for intent, _ in report.failed) == [(4,), (5,)]
+
+
+def test_a_chunk_whose_reply_was_lost_is_not_written_again(airlock_outage, redis_url: str) -> None:  # type: ignore[no-untyped-def]
+    """redis-py resends a pipeline whose reply was lost when its client retries
+    (``redis.Redis(host=..., port=...)`` does, by default): the chunk would land
+    twice while the report counts it once. The flush's pipeline never resends:
+    the messages Redis took are there once, reported failed (delivery unknown)."""
+    from urllib.parse import urlsplit
+
+    from dramatiq.brokers.redis import RedisBroker
+    from redis.exceptions import ConnectionError as RedisError
+
+    proxy = airlock_outage("redis")
+    name = f"airlock-lost-reply-{uuid.uuid4().hex[:10]}"
+    service = urlsplit(redis_url)
+    db = int(service.path.lstrip("/") or 0)
+    broker = RedisBroker(host="127.0.0.1", port=proxy.port, db=db, password=service.password, namespace=name)
+    pool = broker.client.connection_pool
+    connection = pool.get_connection()
+    assert connection.retry.get_retries() > 0  # a client that would resend
+    pool.release(connection)
+    queue = f"{name}-q"
+    actor = dramatiq.actor(lambda *args: None, broker=broker, queue_name=queue, actor_name=f"{name}-noop")
+    direct = redis.Redis.from_url(redis_url)
+    try:
+        broker.client.ping()
+        broker._max_unpack_size()  # its EVALSHA, run once per broker, is not the one to lose
+        proxy.lose_next_reply(containing=b"EVALSHA")
+        with pytest.raises(RedisError) as caught:
+            with airlock.scope(executor=DramatiqExecutor(chunk_size=10)):
+                for i in range(10):
+                    airlock.enqueue(actor, i)
+        assert proxy.replies_lost == 1
+        queued = direct.lrange(f"{broker.namespace}:{queue}", 0, -1)
+        assert len(queued) == len(set(queued)) == 10  # each message once
+        report = caught.value.airlock_report
+        assert report.dispatched == [] and len(report.failed) == 10
+    finally:
+        keys = list(direct.scan_iter(f"{broker.namespace}:*"))
+        if keys:
+            direct.delete(*keys)
+        direct.close()
+        broker.close()

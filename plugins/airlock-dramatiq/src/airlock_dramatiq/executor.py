@@ -26,6 +26,7 @@ pipeline, before its chunk is written.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from contextvars import ContextVar
@@ -83,6 +84,34 @@ class _PipelinedScript:
 def _is_redis_broker(broker: Any) -> bool:
     scripts = getattr(broker, "scripts", None)
     return isinstance(scripts, dict) and "dispatch" in scripts and hasattr(broker, "client")
+
+
+#: Per broker, a client of the same Redis whose commands are never resent (see _no_replay_client).
+_no_replay_clients: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def _no_replay_client(broker: Any) -> Any:
+    """A client of ``broker``'s Redis that never resends a command.
+
+    redis-py retries a pipeline whose reply was lost by running it again,
+    so a chunk Redis did take would land twice while the report counts it
+    once. The flush's pipelines run on this client's own pool, made like the
+    broker's with retries off; a pool of another kind (Sentinel, a cluster)
+    cannot be copied that way, and the broker's own client is used.
+    """
+    client = _no_replay_clients.get(broker)
+    if client is None:
+        import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        pool = broker.client.connection_pool
+        if type(pool) not in (redis.ConnectionPool, redis.BlockingConnectionPool):
+            return broker.client
+        kwargs = {**pool.connection_kwargs, "retry": Retry(NoBackoff(), 0)}
+        client = redis.Redis(connection_pool=type(pool)(connection_class=pool.connection_class, **kwargs))
+        _no_replay_clients[broker] = client
+    return client
 
 
 def _pipelined(broker: Any) -> None:
@@ -166,7 +195,7 @@ class _Flush(ChunkedFlush):
         if not _is_redis_broker(broker):
             return None
         _pipelined(broker)
-        self.broker, self.pipeline = broker, broker.client.pipeline(transaction=False)
+        self.broker, self.pipeline = broker, _no_replay_client(broker).pipeline(transaction=False)
         return self.pipeline
 
     def _write(self) -> None:
