@@ -105,7 +105,7 @@ def _no_replay_client(broker: Any) -> Any:
         from redis.backoff import NoBackoff
         from redis.retry import Retry
 
-        pool = broker.client.connection_pool
+        pool = getattr(broker.client, "connection_pool", None)
         if type(pool) not in (redis.ConnectionPool, redis.BlockingConnectionPool):
             return broker.client
         kwargs = {**pool.connection_kwargs, "retry": Retry(NoBackoff(), 0)}
