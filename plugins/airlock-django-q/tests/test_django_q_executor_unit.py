@@ -60,3 +60,38 @@ def test_task_kwarg_that_django_q_would_take_as_an_option_is_refused(name):
     intent = Intent(task=send_mail, args=("a@b",), kwargs={name: 1, "subject": "hi"})
     with pytest.raises(TypeError, match=rf"keyword argument\(s\) '{name}'.*would never receive them"):
         django_q_executor(intent)
+
+
+@pytest.fixture
+def async_task_calls(monkeypatch):
+    """django-q2's async_task replaced by a recorder (these tests never import django-q2)."""
+    import airlock_django_q._executor as executor_module
+
+    calls = []
+    monkeypatch.setattr(executor_module, "_async_task", lambda *args, **kwargs: calls.append((args, kwargs)))
+    return calls
+
+
+def test_options_go_in_q_options_so_task_kwargs_named_like_options_reach_the_task(async_task_calls):
+    options = {"group": "g", "task_name": "welcome", "q_options": {"timeout": 5}}
+    django_q_executor(Intent(task=send_mail, args=("a@b",), kwargs={"timeout": 3}, dispatch_options=options))
+    [(args, kwargs)] = async_task_calls
+    assert args == (send_mail, "a@b")
+    # django-q2 takes q_options' timeout (5) as its option and hands timeout=3 to the task
+    assert kwargs == {"timeout": 3, "task_name": "welcome", "q_options": {"group": "g", "timeout": 5}}
+    assert options == {"group": "g", "task_name": "welcome", "q_options": {"timeout": 5}}  # the intent's, untouched
+
+
+def test_an_option_given_twice_with_different_values_is_refused(async_task_calls):
+    intent = Intent(task=send_mail, args=(), kwargs={}, dispatch_options={"timeout": 10, "q_options": {"timeout": 5}})
+    with pytest.raises(TypeError, match=r"'timeout' both directly and in q_options, with different values"):
+        django_q_executor(intent)
+    assert async_task_calls == []
+
+
+@pytest.mark.parametrize("name", ["task_name", "q_options"])
+def test_a_task_kwarg_django_q_always_takes_is_refused_even_with_options(name, async_task_calls):
+    intent = Intent(task=send_mail, args=(), kwargs={name: "x"}, dispatch_options={"group": "g"})
+    with pytest.raises(TypeError, match=rf"keyword argument\(s\) '{name}'.*would never receive them"):
+        django_q_executor(intent)
+    assert async_task_calls == []

@@ -30,7 +30,7 @@ def test_every_intent_runs_exactly_once_in_the_cluster_with_its_args_and_kwargs(
 def test_async_task_options_are_honoured(djq):
     report = djq.produce("options")
     assert report["error"] is None
-    assert report["dispatched"] == ["named", "unsaved", "synced", "nested"]
+    assert report["dispatched"] == ["named", "unsaved", "synced", "nested", "timeout-kwarg"]
 
     djq.wait_until(lambda: any(label.startswith("hook:") for label, *_ in djq.runs()))
     djq.settle(5)
@@ -38,8 +38,9 @@ def test_async_task_options_are_honoured(djq):
     runs = djq.runs()
     pids = {label: pid for label, _, _, pid in runs}
     assert Counter(label for label, *_ in runs) == Counter(
-        {"named": 1, "unsaved": 1, "synced": 1, "nested": 1, f"hook:named-{run}": 1}
+        {"named": 1, "unsaved": 1, "synced": 1, "nested": 1, "timeout-kwarg": 1, f"hook:named-{run}": 1}
     )
+    assert next(kwargs for label, _, kwargs, _ in runs if label == "timeout-kwarg") == {"timeout": 3}
     assert pids["synced"] == report["pid"], "sync=True runs the task inline, in the producer"
     assert pids["named"] != report["pid"]
     hook_args = next(args for label, args, _, _ in runs if label.startswith("hook:"))

@@ -2,14 +2,18 @@
 
 django-q2's ``async_task`` takes its own options and the task's keyword
 arguments through the same ``**kwargs``: a name it knows is an option, any
-other name goes to the task. Two mistakes are therefore silent there and the
-executor turns both into a ``TypeError`` at flush time, before anything is
-queued:
+other name goes to the task. Given ``q_options``, it takes the options from
+there and leaves the task's keyword arguments alone. The executor therefore
+hands every option over in ``q_options`` (``task_name`` as itself: django-q2
+always takes that one), and turns what would still go wrong into a
+``TypeError`` at flush time, before anything is queued:
 
 - a dispatch option django-q2 does not know (``countdown``, ``queue``) would
   be handed to the task as a keyword argument, failing later in a worker;
-- a task keyword argument named like an option (``timeout``, ``group``,
-  ``hook``) would be taken as that option and never reach the task.
+- an option given both directly and in ``q_options`` with different values;
+- a task keyword argument django-q2 would take as an option: ``task_name``
+  and ``q_options`` always, and, when the intent carries no option to put in
+  ``q_options``, every option name (``timeout``, ``group``, ``hook``).
 """
 
 from __future__ import annotations
@@ -53,27 +57,35 @@ _HINTS = {
 _async_task: Callable[..., Any] | None = None
 
 
+#: Task keyword arguments django-q2 takes as its own whatever ``q_options`` holds.
+_ALWAYS_TAKEN = frozenset({"task_name", "q_options"})
+
+
 def django_q_executor(intent: Intent) -> Any:
     """Queue ``intent`` with django-q2; return what ``async_task`` returns.
 
     That is the task id, or the result when ``sync=True`` runs it inline.
-    ``dispatch_options`` are passed as ``async_task`` options (see
-    :data:`ASYNC_TASK_OPTIONS`); ``q_options``, a dict of those same options,
-    is accepted too. Raises ``TypeError`` for an unknown option and for a
-    task keyword argument that django-q2 would take as an option. django-q2
-    is imported on the first call, so Django must be configured by then.
-    Broker errors (``django.db.OperationalError`` for the ORM broker,
-    ``redis.ConnectionError``, ...) propagate unchanged.
+    ``dispatch_options`` are ``async_task`` options (see
+    :data:`ASYNC_TASK_OPTIONS`), given directly or in ``q_options``, a dict
+    of those same options; the executor passes them all in ``q_options``, so
+    the task's keyword arguments reach the task whatever their names.
+    Raises ``TypeError`` for an unknown option, an option given twice with
+    different values, and a task keyword argument that django-q2 would take
+    as an option. django-q2 is imported on the first call, so Django must be
+    configured by then. Broker errors (``django.db.OperationalError`` for
+    the ORM broker, ``redis.ConnectionError``, ...) propagate unchanged.
     """
     kwargs, options = intent.kwargs, intent.dispatch_options
-    if options:
-        _check_options(intent, options)
-    if kwargs and not ASYNC_TASK_OPTIONS.isdisjoint(kwargs):
-        _reject_shadowed_kwargs(intent, kwargs)
+    q_options = _q_options(intent, options) if options else {}
+    named = {"task_name": q_options.pop("task_name")} if "task_name" in q_options else {}
+    if kwargs:
+        taken = (_ALWAYS_TAKEN if q_options else ASYNC_TASK_OPTIONS).intersection(kwargs)
+        if taken:
+            _reject_taken_kwargs(intent, taken)
     async_task = _async_task or _load_async_task()
-    if options:
-        return async_task(intent.task, *intent.args, **kwargs, **options)
-    return async_task(intent.task, *intent.args, **kwargs)
+    if q_options:
+        return async_task(intent.task, *intent.args, **kwargs, **named, q_options=q_options)
+    return async_task(intent.task, *intent.args, **kwargs, **named)
 
 
 def _load_async_task() -> Callable[..., Any]:
@@ -84,9 +96,11 @@ def _load_async_task() -> Callable[..., Any]:
     return async_task
 
 
-def _check_options(intent: Intent, options: Mapping[str, Any]) -> None:
+def _q_options(intent: Intent, options: Mapping[str, Any]) -> dict[str, Any]:
+    """Every option of ``options`` in one new dict (``q_options`` merged in), checked."""
     unknown = sorted(set(options) - ASYNC_TASK_OPTIONS)
     shown = [repr(name) for name in unknown]
+    merged = {name: value for name, value in options.items() if name != "q_options"}
     nested = options.get("q_options")
     if nested is not None:
         if not isinstance(nested, Mapping):
@@ -97,20 +111,27 @@ def _check_options(intent: Intent, options: Mapping[str, Any]) -> None:
         inner = sorted(set(nested) - ASYNC_TASK_OPTIONS)
         unknown += inner
         shown += [f"q_options[{name!r}]" for name in inner]
-    if not unknown:
-        return
-    hints = "".join(f" For {name!r}: {_HINTS[name]}." for name in dict.fromkeys(unknown) if name in _HINTS)
-    raise TypeError(
-        f"airlock django_q executor: django-q2's async_task() does not accept the dispatch option(s) "
-        f"{', '.join(shown)} for task {intent.name!r}; it would pass them to the task as keyword arguments. "
-        f"Accepted: {', '.join(sorted(ASYNC_TASK_OPTIONS))}.{hints}"
-    )
+        twice = sorted(name for name in nested if name in merged and merged[name] != nested[name])
+        if twice:
+            raise TypeError(
+                f"airlock django_q executor: task {intent.name!r} has the option(s) {', '.join(map(repr, twice))} "
+                "both directly and in q_options, with different values; give each once."
+            )
+        merged.update(nested)
+    if unknown:
+        hints = "".join(f" For {name!r}: {_HINTS[name]}." for name in dict.fromkeys(unknown) if name in _HINTS)
+        raise TypeError(
+            f"airlock django_q executor: django-q2's async_task() does not accept the dispatch option(s) "
+            f"{', '.join(shown)} for task {intent.name!r}; it would pass them to the task as keyword arguments. "
+            f"Accepted: {', '.join(sorted(ASYNC_TASK_OPTIONS))}.{hints}"
+        )
+    return merged
 
 
-def _reject_shadowed_kwargs(intent: Intent, kwargs: Mapping[str, Any]) -> None:
-    shadowed = sorted(ASYNC_TASK_OPTIONS.intersection(kwargs))
+def _reject_taken_kwargs(intent: Intent, taken: set[str] | frozenset[str]) -> None:
+    hint = "" if _ALWAYS_TAKEN.issuperset(taken) else " (or give the intent any async_task option, e.g. group)"
     raise TypeError(
         f"airlock django_q executor: task {intent.name!r} has keyword argument(s) "
-        f"{', '.join(map(repr, shadowed))}, which django-q2's async_task() takes as its own option(s): the task "
-        f"would never receive them. Rename the task's parameter(s), or pass the value positionally."
+        f"{', '.join(map(repr, sorted(taken)))}, which django-q2's async_task() takes as its own option(s): the "
+        f"task would never receive them. Rename the task's parameter(s), or pass the value positionally{hint}."
     )

@@ -32,6 +32,8 @@ def options(run: str) -> None:
     airlock.enqueue(record, "unsaved", _dispatch_options={"task_name": f"unsaved-{run}", "save": False})
     airlock.enqueue(record, "synced", _dispatch_options={"sync": True})
     airlock.enqueue(record, "nested", _dispatch_options={"q_options": {"task_name": f"nested-{run}"}})
+    # a task keyword argument named like an option reaches the task: the options travel in q_options
+    airlock.enqueue(record, "timeout-kwarg", timeout=3, _dispatch_options={"timeout": 60})
 
 
 def mixed(run: str) -> None:
