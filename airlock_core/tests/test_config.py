@@ -41,7 +41,7 @@ def test_defaults() -> None:
 
 
 def test_get_configuration_returns_a_copy() -> None:
-    airlock.configure(scope_kwargs={"tag": "a"})
+    airlock.configure(scope_cls=TaggedScope, scope_kwargs={"tag": "a"})
     config = airlock.get_configuration()
     config["policy"] = airlock.DropAll()
     config["scope_kwargs"]["tag"] = "changed"

@@ -381,7 +381,7 @@ def project_defaults():
 
 def test_changes(airlock_config):
     airlock_config(executor="threads", policy=airlock.DropAll())
-    airlock.configure(scope_kwargs={"unexpected": True})
+    airlock.configure(scope_kwargs={"fail_fast": True})
     assert airlock.get_configuration()["executor"] == "threads"
 
 def test_restored():

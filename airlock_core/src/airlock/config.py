@@ -69,6 +69,7 @@ def configure(
         from ._state import load_hooks
 
         options = load_hooks().options.validate(options, "airlock.configure()", "global")
+    _check_arguments(scope_cls, policy, scope_kwargs)
     if scope_cls is not None:
         _config["scope_cls"] = scope_cls
     if policy is not None:
@@ -81,6 +82,33 @@ def configure(
     if options:
         _config["options"] = {**_config["options"], **options}
     _configured_scope[0] = _bind_configured_scope()
+
+
+def _check_arguments(scope_cls: Any, policy: Any, scope_kwargs: Any) -> None:
+    """Refuse at configure() what would make every later scope() fail."""
+    from .policies import check_policy
+    from .scope import Scope
+
+    if scope_cls is not None and not (isinstance(scope_cls, type) and issubclass(scope_cls, Scope)):
+        raise TypeError(f"airlock.configure(scope_cls=...) needs a subclass of airlock.Scope, got {scope_cls!r}.")
+    if policy is not None:
+        check_policy(policy, "airlock.configure(policy=...)")
+    if scope_kwargs:
+        if not isinstance(scope_kwargs, dict):
+            raise TypeError(f"airlock.configure(scope_kwargs=...) needs a dict, got {type(scope_kwargs).__name__}.")
+        from inspect import Parameter, signature
+
+        from ._state import load_hooks
+
+        cls = scope_cls or _config["scope_cls"] or Scope
+        named = {
+            name
+            for name, parameter in signature(cls).parameters.items()
+            if parameter.kind in (Parameter.POSITIONAL_OR_KEYWORD, Parameter.KEYWORD_ONLY)
+        }
+        options = {name: value for name, value in scope_kwargs.items() if name not in named}
+        if options:  # the rest are options: declared ones only, with valid values
+            load_hooks().options.validate(options, "airlock.configure(scope_kwargs=...)", "scope")
 
 
 def _bind_configured_scope() -> Callable[[], Scope] | None:
@@ -114,7 +142,19 @@ def default_executor() -> Any:
     from .executors import resolve_executor
     from .executors.sync import sync_executor
 
-    spec = _config["executor"] or os.environ.get("AIRLOCK_EXECUTOR") or None
-    executor = sync_executor if spec is None else resolve_executor(spec)
+    configured = _config["executor"]
+    spec = configured or os.environ.get("AIRLOCK_EXECUTOR") or None
+    if spec is None:
+        executor = sync_executor
+    elif configured is None:
+        from .errors import add_note
+
+        try:
+            executor = resolve_executor(spec)
+        except Exception as error:
+            add_note(error, f"The executor name comes from the environment: AIRLOCK_EXECUTOR={spec!r}.")
+            raise
+    else:
+        executor = resolve_executor(spec)
     _default[0] = executor
     return executor

@@ -80,11 +80,23 @@ class OptionRegistry:
         return result
 
     def validate_intent(self, dispatch_options: Mapping[str, Any]) -> None:
-        """Check the declared options inside one intent's ``dispatch_options``."""
+        """Check one intent's ``dispatch_options``: a mapping whose declared
+        options are allowed per intent and valid (the rest go to the backend)."""
+        if not isinstance(dispatch_options, Mapping):
+            raise TypeError(
+                f"_dispatch_options must be a dict of options (e.g. {{'queue': 'mail'}}), "
+                f"got {type(dispatch_options).__name__} {dispatch_options!r}."
+            )
         for name, value in dispatch_options.items():
             option = self.by_name.get(name)
-            if option is not None and "intent" in option.where:
-                option.check(value, "_dispatch_options")
+            if option is None:
+                continue
+            if "intent" not in option.where:
+                raise UsageError(
+                    f"airlock option {name!r} cannot be set per intent (_dispatch_options); set it on the scope "
+                    f"(airlock.scope({name}=...)) or with airlock.configure({name}=...)."
+                )
+            option.check(value, "_dispatch_options")
 
 
 # -- validators plugins can reuse ------------------------------------------

@@ -27,6 +27,17 @@ class Policy(Protocol):
     def allows(self, intent: Intent) -> bool: ...
 
 
+def check_policy(policy: object, where: str) -> None:
+    """Raise ``TypeError`` at ``where`` unless ``policy`` is a policy instance."""
+    if isinstance(policy, type):
+        raise TypeError(f"{where} got the class {policy.__name__}; pass an instance: {policy.__name__}().")
+    if not (callable(getattr(policy, "on_enqueue", None)) and callable(getattr(policy, "allows", None))):
+        raise TypeError(
+            f"{where} needs a policy (an object with on_enqueue(intent) and allows(intent), "
+            f"e.g. airlock.BlockTasks(...)), got {policy!r}."
+        )
+
+
 class AllowAll:
     """Every intent escapes. The default policy."""
 

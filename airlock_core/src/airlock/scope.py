@@ -23,7 +23,7 @@ from .errors import NoScopeError, PolicyEnqueueError, ScopeStateError
 from .executors import resolve_executor
 from .executors.sync import sync_executor
 from .intent import Intent, promote
-from .policies import AllowAll, Policy
+from .policies import AllowAll, Policy, check_policy
 from .report import FlushReport
 
 __all__ = ["Scope", "scope", "scoped", "policy", "enqueue", "get_current_scope"]
@@ -109,9 +109,13 @@ class Scope:
         if policy is None:
             self._policy = _ALLOW_ALL
             self._plain_add = not hooks.enqueue and self._appends_plainly
-        else:
+        elif type(policy) is AllowAll:
             self._policy = policy
-            self._plain_add = type(policy) is AllowAll and not hooks.enqueue and self._appends_plainly
+            self._plain_add = not hooks.enqueue and self._appends_plainly
+        else:
+            check_policy(policy, f"{type(self).__name__}()")
+            self._policy = policy
+            self._plain_add = False
         if executor is None:  # default_executor()'s cache, read inline: this runs for every scope
             self._executor = _default[0] or default_executor()
         else:
@@ -333,6 +337,8 @@ class Scope:
             state = "flushed" if self._flushed else "discarded"
             raise ScopeStateError(f"Cannot add intents to a scope that has been {state}.")
         hooks = self._hooks
+        if intent[4]:  # checked before any policy or hook sees the intent
+            hooks.options.validate_intent(intent[4])
         if not self._plain_policy or hooks.enqueue:
             token = _in_policy.set(True)
             try:
@@ -342,7 +348,6 @@ class Scope:
             finally:
                 _in_policy.reset(token)
         if intent[4]:
-            hooks.options.validate_intent(intent[4])
             self._has_dispatch_options = True
         if intent[5]:
             self._has_local_policies = True
@@ -625,8 +630,14 @@ def scoped(policy: Policy | None = None, *, _cls: type[Scope] | None = None, **k
     """
 
     def decorator(func: F) -> F:
-        from inspect import iscoroutinefunction
+        from inspect import isasyncgenfunction, iscoroutinefunction, isgeneratorfunction
 
+        if isgeneratorfunction(func) or isasyncgenfunction(func):
+            raise TypeError(
+                f"@airlock.scoped() cannot wrap the generator function {func.__qualname__}: calling it only makes "
+                "a generator, so the scope would end before its body runs. Open `with airlock.scope():` "
+                "inside it, around the code that enqueues."
+            )
         if iscoroutinefunction(func):
 
             @functools.wraps(func)
@@ -657,14 +668,20 @@ class policy:  # noqa: N801 - a function-like context manager, named as the API 
     __slots__ = ("_policy", "_token")
 
     def __init__(self, p: Policy) -> None:
+        check_policy(p, "airlock.policy()")
         self._policy = p
         self._token: Token[tuple[Policy, ...]] | None = None
 
     def __enter__(self) -> None:
+        if self._token is not None:
+            raise ScopeStateError(
+                "This airlock.policy(...) is already active; use a new airlock.policy(p) for each with block."
+            )
         self._token = _context.policy_stack.set((*_get_policy_stack(), self._policy))
 
     def __exit__(self, *exc: Any) -> None:
-        assert self._token is not None
+        if self._token is None:
+            raise ScopeStateError("This airlock.policy(...) is not active.")
         _context.policy_stack.reset(self._token)
         self._token = None
 
@@ -741,6 +758,10 @@ else:
             dispatch_options = kwargs.pop("_dispatch_options", None)
         else:
             name = origin = dispatch_options = None
+        if not isinstance(name, (str, type(None))) or not isinstance(origin, (str, type(None))):
+            raise TypeError(
+                f"airlock.enqueue(): _name and _origin must be strings, got _name={name!r}, _origin={origin!r}."
+            )
         if _get_in_policy():
             raise PolicyEnqueueError(
                 "Cannot call enqueue() from within a policy callback (or an airlock_enqueue hook). "

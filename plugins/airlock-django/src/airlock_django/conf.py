@@ -156,13 +156,13 @@ def configure_from_settings() -> None:
     scope_cls = get_scope_class()
     scope_kwargs = _mapping("SCOPE_KWARGS")
     options = _mapping("OPTIONS")
-    try:
-        airlock.configure(scope_cls=scope_cls, policy=policy, executor=executor, scope_kwargs=scope_kwargs, **options)
-    except AirlockError as exc:
-        raise ImproperlyConfigured(f"settings.AIRLOCK['OPTIONS']: {exc}") from exc
     try:  # a trial scope: wrong SCOPE_KWARGS fail now, not at the first request
         scope_cls(policy=policy, **scope_kwargs)
     except (AirlockError, TypeError) as exc:
         raise ImproperlyConfigured(
             f"settings.AIRLOCK['SCOPE_KWARGS'] = {scope_kwargs!r} is not accepted by {scope_cls.__name__}: {exc}"
         ) from exc
+    try:
+        airlock.configure(scope_cls=scope_cls, policy=policy, executor=executor, scope_kwargs=scope_kwargs, **options)
+    except AirlockError as exc:
+        raise ImproperlyConfigured(f"settings.AIRLOCK['OPTIONS']: {exc}") from exc
