@@ -74,6 +74,41 @@ class TestPlugins:
         assert by_name[("hooks", "audit-trail")]["entry_point"] == "(registered at run time)"
         assert by_name[("executor", "in-memory")]["entry_point"] == "(registered at run time)"
 
+    def test_a_plugin_whose_options_cannot_be_read_is_listed_with_its_error(  # type: ignore[no-untyped-def]
+        self, capsys: pytest.CaptureFixture[str], airlock_plugin
+    ) -> None:
+        """The listing still works and names each broken plugin; scopes fail
+        with an error naming it."""
+
+        class MissingDependency:
+            @airlock.hookimpl
+            def airlock_options(self) -> list[airlock.Option]:
+                raise ImportError("optional dependency 'foo' missing")
+
+        class NotOptions:
+            @airlock.hookimpl
+            def airlock_options(self) -> list[object]:
+                return [("x", 1)]
+
+        class FirstTagger:
+            @airlock.hookimpl
+            def airlock_options(self) -> list[airlock.Option]:
+                return [airlock.Option("tag", None, "A tag.")]
+
+        airlock_plugin(MissingDependency(), "missing-dependency")
+        airlock_plugin(NotOptions(), "not-options")
+        airlock_plugin(FirstTagger(), "first-tagger")
+        airlock_plugin(FirstTagger(), "second-tagger")
+        with pytest.raises(airlock.PluginLoadError, match=r"airlock plugin '(missing-dependency|not-options)': "):
+            airlock.scope()
+        cli.main(["plugins", "--json"])
+        errors = {row["name"]: row["error"] for row in json.loads(capsys.readouterr().out) if row["kind"] == "hooks"}
+        assert "airlock_options raised ImportError: optional dependency 'foo' missing" in errors["missing-dependency"]
+        assert "must return airlock.Option objects, got ('x', 1)" in errors["not-options"]
+        assert "declares the option 'tag', as 'second-tagger' does" in errors["first-tagger"]
+        assert "declares the option 'tag', as 'first-tagger' does" in errors["second-tagger"]
+        assert errors["airlock-core"] == ""
+
     def test_console_script_and_python_m_agree(self) -> None:
         by_script = run([*airlock_command(), "plugins", "--json"])
         by_module = run([sys.executable, "-m", "airlock", "plugins", "--json"])

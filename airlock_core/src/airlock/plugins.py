@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import _state
-from .errors import PluginLoadError
+from .errors import PluginLoadError, UsageError
 from .options import Option, OptionRegistry
 
 if TYPE_CHECKING:
@@ -75,8 +75,7 @@ class Hooks:
         if options is None:
             declared: list[Option] = []
             for impl in call_order(pm.hook.airlock_options.get_hookimpls()):
-                for option in impl.function() or ():
-                    declared.append(_with_plugin(option, impl.plugin_name))
+                declared.extend(_options_of(impl))
             options = OptionRegistry(declared)
         self.options = options
         self.enqueue = tuple(self._plain(pm, "airlock_enqueue", ("intent", "scope")))
@@ -121,6 +120,18 @@ class Hooks:
         for impl in reversed([i for i in impls if i.wrapper]):
             call = wrap(positional(impl, args), call, f"{impl.plugin_name}.airlock_execute")
         return call
+
+
+def _options_of(impl: pluggy.HookImpl) -> list[Option]:
+    """The options one ``airlock_options`` implementation declares; PluginLoadError naming it if it fails."""
+    try:
+        declared = impl.function() or ()
+    except Exception as exc:
+        raise PluginLoadError(
+            f"airlock plugin {impl.plugin_name!r}: airlock_options raised {type(exc).__name__}: {exc}",
+            entry_point=impl.plugin_name,
+        ) from exc
+    return [_with_plugin(option, impl.plugin_name) for option in declared]
 
 
 def _with_plugin(option: Any, plugin: str) -> Option:
@@ -268,17 +279,21 @@ class PluginHost:
     def infos(self) -> list[PluginInfo]:
         try:
             self.hooks()
-        except PluginLoadError:
+        except (PluginLoadError, UsageError):
             # Shown per plugin; the healthy plugins' options are still worth listing.
-            for info in self._infos.values():
-                if not info.error:
+            infos = [info for info in self._infos.values() if not info.error]
+            for info in infos:
+                try:
                     info.options = self._declared_options(info.name)
+                except PluginLoadError as exc:
+                    info.error = str(exc)
+            _note_options_declared_twice(infos)
         return list(self._infos.values())
 
     def _declared_options(self, name: str) -> list[Option]:
         """The options plugin ``name`` declares, read without building the hook cache."""
         impls = self.pm.hook.airlock_options.get_hookimpls()
-        return [_with_plugin(o, name) for impl in impls if impl.plugin_name == name for o in impl.function() or ()]
+        return [option for impl in impls if impl.plugin_name == name for option in _options_of(impl)]
 
     def reset(self) -> None:
         """Forget everything; entry points are read again on next use."""
@@ -286,6 +301,19 @@ class PluginHost:
         self._hooks = None
         self._infos = {}
         self._errors = []
+
+
+def _note_options_declared_twice(infos: list[PluginInfo]) -> None:
+    """Give each plugin that declares an option another one declares too an error saying so."""
+    declaring: dict[str, list[PluginInfo]] = {}
+    for info in infos:
+        for option in info.options:
+            declaring.setdefault(option.name, []).append(info)
+    for name, owners in declaring.items():
+        if len(owners) > 1:
+            for info in owners:
+                others = ", ".join(repr(other.name) for other in owners if other is not info)
+                info.error = info.error or f"declares the option {name!r}, as {others} does: uninstall or rename one"
 
 
 def _dist(ep: EntryPoint) -> tuple[str, str]:
