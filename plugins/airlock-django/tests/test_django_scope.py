@@ -235,6 +235,42 @@ def test_an_unknown_database_is_refused_where_the_scope_is_made():
         DjangoScope(using="replica")
 
 
+@pytest.mark.parametrize("other_commits", [True, False])
+def test_captured_intents_of_a_transaction_still_open_elsewhere_wait_for_it(probe, other_commits):
+    """The outer scope follows "default", where nothing waits; the intent it
+    captured was enqueued in a transaction on "other", which is still open."""
+    try:
+        with transaction.atomic(using="other"):
+            with airlock.scope(using="default") as outer:
+                with airlock.scope(using="other"):
+                    airlock.enqueue(note, "on other")
+            assert probe == [] and not outer.report.complete
+            if not other_commits:
+                raise RuntimeError("roll other back")
+    except RuntimeError:
+        gc.collect()  # the dropped callback's finalizer, on interpreters without reference counting
+    if other_commits:
+        assert probe == [("on other", True)]
+        assert names(outer.report.dispatched) == ["on other"]
+    else:
+        assert probe == []
+        assert names(outer.report.discarded) == ["on other"]
+    assert outer.report.complete
+
+
+def test_a_schedule_dispatch_that_does_not_wait_still_waits_for_the_intents_transaction(alias, probe):
+    class Immediate(DjangoScope):
+        def schedule_dispatch(self, callback):
+            callback()
+
+    with transaction.atomic(using=alias):
+        with airlock.scope(_cls=Immediate, using=alias) as scope:
+            airlock.enqueue(note, "committed")
+        assert probe == []
+    assert probe == [("committed", True)]
+    assert names(scope.report.dispatched) == ["committed"] and scope.report.discarded == []
+
+
 def test_using_follows_only_its_own_database(probe):
     with transaction.atomic(using="other"):
         with airlock.scope(using="default"):

@@ -27,16 +27,26 @@ class Witness:
     Registered on ``connection`` when made; remembers the savepoints open then.
     """
 
-    __slots__ = ("committed", "savepoints")
+    __slots__ = ("committed", "savepoints", "connection")
 
     def __init__(self, connection: Any) -> None:
         self.committed = False
         #: The savepoints open when registered (``connection.savepoint_ids``).
         self.savepoints = list(connection.savepoint_ids)
+        self.connection = connection
         connection.on_commit(self)
 
     def __call__(self) -> None:
         self.committed = True
+
+    def pending(self) -> bool:
+        """True while its transaction is still open: neither run nor dropped by Django yet."""
+        connection = self.connection
+        return (
+            not self.committed
+            and connection.in_atomic_block
+            and any(entry[1] is self for entry in connection.run_on_commit)
+        )
 
     def covers_now(self, connection: Any) -> bool:
         """True if an intent enqueued now shares this witness's fate: it is the
@@ -96,6 +106,21 @@ class Fates:
         return all(w is None or w.committed for _, w in self._marks) and all(
             w is None or w.committed for _, w in self._captured.values()
         )
+
+    def waiting_for(self) -> Any:
+        """The connection of a witness whose transaction is still open, or None.
+
+        A dispatch that runs before that transaction ends (a nested scope's
+        intents captured from another database, a ``schedule_dispatch`` that
+        does not wait) cannot tell yet whether those intents commit.
+        """
+        for _, witness in self._marks:
+            if witness is not None and witness.pending():
+                return witness.connection
+        for _, witness in self._captured.values():
+            if witness is not None and witness.pending():
+                return witness.connection
+        return None
 
     def of(self, buffer: list[Any]) -> dict[int, Witness | None]:
         """Each of ``buffer``'s items' witness, by id (``buffer`` is the scope's, promoted)."""

@@ -225,10 +225,14 @@ class DjangoScope(Scope):
         robust=self.robust)``, which calls it at once outside a transaction.
         Override to change the timing.
         """
+        self._on_commit_of(self.connection, callback)
+
+    def _on_commit_of(self, connection: Any, callback: Callable[[], None]) -> None:
+        """``connection.on_commit(callback)``, robust when the scope is."""
         if self.robust:
-            self.connection.on_commit(callback, robust=True)
+            connection.on_commit(callback, robust=True)
         else:
-            self.connection.on_commit(callback)
+            connection.on_commit(callback)
 
     def _dispatches_immediately(self) -> bool:
         """True when the dispatch would run at once with nothing to filter: no
@@ -371,10 +375,22 @@ class _PendingFlush:
         self._finalizer.atexit = False
 
     def run(self) -> None:
-        """Dispatch now (the transaction committed, or there was none); at most once."""
+        """Dispatch now (the transaction committed, or there was none); at most once.
+
+        If a transaction some of the intents were enqueued in is still open
+        (on another connection, or the timing did not wait), wait for it first.
+        """
         intents, self._intents = self._intents, None
         if intents is None:
             return
         if self._finalizer is not None:
             self._finalizer.detach()
-        self._scope._dispatch_committed(intents)
+            self._finalizer = None
+        scope = self._scope
+        waiting = scope._fates.waiting_for() if scope._fates is not None else None
+        if waiting is not None:
+            self._intents = intents
+            self.watch()
+            scope._on_commit_of(waiting, self.run)
+            return
+        scope._dispatch_committed(intents)
