@@ -23,6 +23,7 @@ from .errors import NoScopeError, PolicyEnqueueError, ScopeStateError
 from .executors import resolve_executor
 from .executors.sync import sync_executor
 from .intent import Intent, promote
+from .options import CORE_OPTION_NAMES
 from .policies import AllowAll, Policy, check_policy
 from .report import FlushReport
 
@@ -31,6 +32,8 @@ __all__ = ["Scope", "scope", "scoped", "policy", "enqueue", "get_current_scope"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 _ALLOW_ALL = AllowAll()
+#: Policy classes whose instances passed check_policy() (a class's instances look alike).
+_checked_policy_types: set[type] = set()
 _NO_OPTIONS: Mapping[str, Any] = MappingProxyType({})
 _new_intent = tuple.__new__
 _get_scope = _context.current_scope.get
@@ -101,6 +104,9 @@ class Scope:
     #: ``configure()`` sets one (``DjangoScope``: ``{"fail_fast": False}``).
     #: They must be valid values of declared options.
     option_defaults: ClassVar[Mapping[str, Any]] = MappingProxyType({})
+    #: The names in :attr:`option_defaults` that could enable a plugin (the
+    #: core's options never do), made per class, read per flush.
+    _option_default_names: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, policy: Policy | None = None, executor: Any = None, **options: Any) -> None:
         self._hooks = hooks = _state.hooks or _state.load_hooks()
@@ -113,7 +119,9 @@ class Scope:
             self._policy = policy
             self._plain_add = not hooks.enqueue and self._appends_plainly
         else:
-            check_policy(policy, f"{type(self).__name__}()")
+            if type(policy) not in _checked_policy_types:  # once per policy class: this runs for every scope
+                check_policy(policy, f"{type(self).__name__}()")
+                _checked_policy_types.add(type(policy))
             self._policy = policy
             self._plain_add = False
         if executor is None:  # default_executor()'s cache, read inline: this runs for every scope
@@ -237,6 +245,7 @@ class Scope:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._inline_lifecycle = False
+        cls._option_default_names = frozenset(cls.option_defaults) - CORE_OPTION_NAMES
         # A subclass goes through the methods it may customise (enter, exit,
         # should_flush, flush, discard), unless it writes its own dunders.
         if "__enter__" not in cls.__dict__:
@@ -393,7 +402,7 @@ class Scope:
                     _config["options"]
                     or self._options
                     or self._has_dispatch_options
-                    or not gates.keys().isdisjoint(self.option_defaults)
+                    or (self._option_default_names and not gates.keys().isdisjoint(self._option_default_names))
                 )
                 and self._plugins_enabled(gates)
             ):

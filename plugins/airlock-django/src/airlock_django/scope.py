@@ -244,7 +244,10 @@ class DjangoScope(Scope):
         connection = self._thread_state.connection  # this thread's, once looked up (see _connections)
         if connection is NOT_LOOKED_UP or _get_running_loop() is not None or cls.connection is not _connection_property:
             connection = self.connection
-        if connection.in_atomic_block or not _autocommit(connection):
+        if connection.in_atomic_block:
+            return False
+        # _autocommit(connection), inlined: this runs on every flush
+        if not (connection.autocommit if connection.connection is not None else connection.settings_dict["AUTOCOMMIT"]):
             return False
         return self._fates is None or self._fates.all_committed()
 
