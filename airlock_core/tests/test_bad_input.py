@@ -108,3 +108,34 @@ def test_scoped_refuses_generator_functions() -> None:
     for function in (numbers, more_numbers):
         with pytest.raises(TypeError, match=r"cannot wrap the generator function .*numbers.*with airlock.scope\(\)"):
             airlock.scoped()(function)
+
+
+def test_a_local_policy_needs_only_allows() -> None:
+    """airlock.policy(p) asks a local policy allows() only, as airlock-py did."""
+    ran: list[str] = []
+
+    class OnlyEmails:
+        def allows(self, intent: Intent) -> bool:
+            return intent.args == ("email",)
+
+    with airlock.scope(), airlock.policy(OnlyEmails()):
+        airlock.enqueue(ran.append, "email")
+        airlock.enqueue(ran.append, "sms")
+    assert ran == ["email"]
+
+
+def test_scope_kwargs_may_be_parameters_of_a_base_class_of_the_scope_class() -> None:
+    class Labelled(airlock.Scope):
+        def __init__(self, policy: Any = None, executor: Any = None, *, label: str = "-", **options: Any) -> None:
+            super().__init__(policy, executor, **options)
+            self.label = label
+
+    class Audited(Labelled):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:  # passes everything on
+            super().__init__(*args, **kwargs)
+
+    airlock.configure(scope_cls=Audited, scope_kwargs={"label": "billing", "fail_fast": False})
+    made = airlock.scope()
+    assert isinstance(made, Audited) and made.label == "billing" and made.option("fail_fast") is False
+    with pytest.raises(airlock.UnknownOptionError, match="'lable'"):
+        airlock.configure(scope_kwargs={"lable": "billing"})

@@ -57,7 +57,9 @@ def configure(
     :param policy: the default policy.
     :param executor: an executor callable or an installed executor's name
         (``"celery"``); a name is checked now, so a typo fails at start-up.
-    :param scope_kwargs: extra keyword arguments for the scope class.
+    :param scope_kwargs: extra keyword arguments for the scope class: its
+        parameters, or options. Checked against the scope class configured in
+        this call or before, so give a class's own arguments with or after it.
     :param options: options declared by the core or installed plugins
         (``fail_fast=False``); unknown names raise ``UnknownOptionError``.
     """
@@ -96,19 +98,31 @@ def _check_arguments(scope_cls: Any, policy: Any, scope_kwargs: Any) -> None:
     if scope_kwargs:
         if not isinstance(scope_kwargs, dict):
             raise TypeError(f"airlock.configure(scope_kwargs=...) needs a dict, got {type(scope_kwargs).__name__}.")
-        from inspect import Parameter, signature
-
         from ._state import load_hooks
 
-        cls = scope_cls or _config["scope_cls"] or Scope
-        named = {
-            name
-            for name, parameter in signature(cls).parameters.items()
-            if parameter.kind in (Parameter.POSITIONAL_OR_KEYWORD, Parameter.KEYWORD_ONLY)
-        }
+        named = _parameter_names(scope_cls or _config["scope_cls"] or Scope)
         options = {name: value for name, value in scope_kwargs.items() if name not in named}
         if options:  # the rest are options: declared ones only, with valid values
             load_hooks().options.validate(options, "airlock.configure(scope_kwargs=...)", "scope")
+
+
+def _parameter_names(cls: type[Scope]) -> set[str]:
+    """The keyword parameters of ``cls``'s constructor, following ``**kwargs``
+    passed on to the base classes' (the base ``Scope`` takes options there)."""
+    from inspect import Parameter, signature
+
+    from .scope import Scope
+
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        parameters = signature(init).parameters.values()
+        names.update(p.name for p in parameters if p.kind in (Parameter.POSITIONAL_OR_KEYWORD, Parameter.KEYWORD_ONLY))
+        if klass is Scope or not any(p.kind is Parameter.VAR_KEYWORD for p in parameters):
+            break
+    return names
 
 
 def _bind_configured_scope() -> Callable[[], Scope] | None:

@@ -27,15 +27,14 @@ class Policy(Protocol):
     def allows(self, intent: Intent) -> bool: ...
 
 
-def check_policy(policy: object, where: str) -> None:
-    """Raise ``TypeError`` at ``where`` unless ``policy`` is a policy instance."""
+def check_policy(policy: object, where: str, needs: tuple[str, ...] = ("on_enqueue", "allows")) -> None:
+    """Raise ``TypeError`` at ``where`` unless ``policy`` is an instance with
+    the methods ``needs`` (a local policy, ``airlock.policy(p)``, is only asked ``allows``)."""
     if isinstance(policy, type):
         raise TypeError(f"{where} got the class {policy.__name__}; pass an instance: {policy.__name__}().")
-    if not (callable(getattr(policy, "on_enqueue", None)) and callable(getattr(policy, "allows", None))):
-        raise TypeError(
-            f"{where} needs a policy (an object with on_enqueue(intent) and allows(intent), "
-            f"e.g. airlock.BlockTasks(...)), got {policy!r}."
-        )
+    if not all(callable(getattr(policy, method, None)) for method in needs):
+        methods = " and ".join(f"{method}(intent)" for method in needs)
+        raise TypeError(f"{where} needs a policy (an object with {methods}, e.g. airlock.BlockTasks(...)), got {policy!r}.")
 
 
 class AllowAll:

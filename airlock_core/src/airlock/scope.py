@@ -677,7 +677,7 @@ class policy:  # noqa: N801 - a function-like context manager, named as the API 
     __slots__ = ("_policy", "_token")
 
     def __init__(self, p: Policy) -> None:
-        check_policy(p, "airlock.policy()")
+        check_policy(p, "airlock.policy()", needs=("allows",))
         self._policy = p
         self._token: Token[tuple[Policy, ...]] | None = None
 

@@ -242,6 +242,7 @@ def test_captured_intents_of_a_transaction_still_open_elsewhere_wait_for_it(prob
     try:
         with transaction.atomic(using="other"):
             with airlock.scope(using="default") as outer:
+                airlock.enqueue(note, "no transaction")
                 with airlock.scope(using="other"):
                     airlock.enqueue(note, "on other")
             assert probe == [] and not outer.report.complete
@@ -250,10 +251,11 @@ def test_captured_intents_of_a_transaction_still_open_elsewhere_wait_for_it(prob
     except RuntimeError:
         gc.collect()  # the dropped callback's finalizer, on interpreters without reference counting
     if other_commits:
-        assert probe == [("on other", True)]
-        assert names(outer.report.dispatched) == ["on other"]
-    else:
-        assert probe == []
+        assert probe == [("no transaction", True), ("on other", True)]
+        assert names(outer.report.dispatched) == ["no transaction", "on other"]
+    else:  # what needed no transaction still goes; what "other" rolled back does not
+        assert probe == [("no transaction", True)]
+        assert names(outer.report.dispatched) == ["no transaction"]
         assert names(outer.report.discarded) == ["on other"]
     assert outer.report.complete
 
@@ -269,6 +271,24 @@ def test_a_schedule_dispatch_that_does_not_wait_still_waits_for_the_intents_tran
         assert probe == []
     assert probe == [("committed", True)]
     assert names(scope.report.dispatched) == ["committed"] and scope.report.discarded == []
+
+
+def test_a_schedule_dispatch_that_raises_reports_the_flush_once(alias, probe, airlock_plugin):
+    class Failing(DjangoScope):
+        def schedule_dispatch(self, callback):
+            raise LookupError("scheduler down")
+
+    hook = AfterFlush()
+    airlock_plugin(hook)
+    with transaction.atomic(using=alias):
+        with pytest.raises(LookupError) as caught:
+            with airlock.scope(_cls=Failing, using=alias) as scope:
+                airlock.enqueue(note, "a")
+        assert caught.value.airlock_report is scope.report
+        del caught  # its traceback holds the flush's frames: let them go
+        gc.collect()
+    assert [report.summary() for report in hook.reports] == ["flushed: 1 not_attempted"]
+    assert probe == []
 
 
 def test_using_follows_only_its_own_database(probe):

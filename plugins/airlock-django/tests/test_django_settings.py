@@ -95,3 +95,11 @@ def test_executor_as_dotted_path_and_policy_as_instance(fresh_configuration):
 def test_mistakes_are_improperly_configured(fresh_configuration, value, expected):
     with pytest.raises(ImproperlyConfigured, match=expected):
         apply(value)
+
+
+def test_the_executor_setting_wins_over_the_environment_at_start_up(fresh_configuration, monkeypatch):
+    """The start-up check builds its trial scope with AIRLOCK["EXECUTOR"], not
+    with the AIRLOCK_EXECUTOR the setting overrides."""
+    monkeypatch.setenv("AIRLOCK_EXECUTOR", "celry")
+    apply({"EXECUTOR": "threads"})
+    assert airlock.scope().executor is airlock.resolve_executor("threads")

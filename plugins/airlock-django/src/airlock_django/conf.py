@@ -157,7 +157,8 @@ def configure_from_settings() -> None:
     scope_kwargs = _mapping("SCOPE_KWARGS")
     options = _mapping("OPTIONS")
     try:  # a trial scope: wrong SCOPE_KWARGS fail now, not at the first request
-        scope_cls(policy=policy, **scope_kwargs)
+        trial_kwargs = {"executor": executor, **scope_kwargs} if executor is not None else scope_kwargs
+        scope_cls(policy=policy, **trial_kwargs)
     except (AirlockError, TypeError) as exc:
         raise ImproperlyConfigured(
             f"settings.AIRLOCK['SCOPE_KWARGS'] = {scope_kwargs!r} is not accepted by {scope_cls.__name__}: {exc}"

@@ -266,7 +266,11 @@ class DjangoScope(Scope):
             # autocommit, which an event loop forbids (SynchronousOnlyOperation)
             self._run_as_on_commit_would(pending.run)
             return
-        self.schedule_dispatch(pending.run)
+        try:
+            self.schedule_dispatch(pending.run)
+        except BaseException:
+            pending.unwatch()  # the flush's error reports it (not attempted), not the finalizer
+            raise
 
     def _run_as_on_commit_would(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` now, as ``on_commit`` does outside a transaction:
@@ -362,7 +366,8 @@ class _PendingFlush:
     Its bound ``run`` is the ``on_commit`` callback. Django holds the only
     reference, so when Django discards the callback without calling it (a
     rollback, a closed connection) this object is freed and the finalizer
-    reports the flush as discarded.
+    reports the flush as discarded, or, while it waited for a transaction on
+    another connection after its own had committed, dispatches what committed.
     """
 
     __slots__ = ("_finalizer", "_intents", "_scope", "__weakref__")
@@ -372,10 +377,18 @@ class _PendingFlush:
         self._intents: list[Intent] | None = intents
         self._finalizer: weakref.finalize | None = None
 
-    def watch(self) -> None:
-        """Report the flush discarded if this object is freed before :meth:`run`."""
-        self._finalizer = weakref.finalize(self, self._scope._dropped_by_django, list(self._intents or ()))
+    def watch(self, on_drop: Callable[[list[Intent]], None] | None = None) -> None:
+        """Call ``on_drop(intents)`` (default: report the flush discarded) if
+        this object is freed before :meth:`run`."""
+        dropped = on_drop or self._scope._dropped_by_django
+        self._finalizer = weakref.finalize(self, dropped, list(self._intents or ()))
         self._finalizer.atexit = False
+
+    def unwatch(self) -> None:
+        """Forget :meth:`watch`: being freed reports nothing."""
+        if self._finalizer is not None:
+            self._finalizer.detach()
+            self._finalizer = None
 
     def run(self) -> None:
         """Dispatch now (the transaction committed, or there was none); at most once.
@@ -386,14 +399,13 @@ class _PendingFlush:
         intents, self._intents = self._intents, None
         if intents is None:
             return
-        if self._finalizer is not None:
-            self._finalizer.detach()
-            self._finalizer = None
+        self.unwatch()
         scope = self._scope
         waiting = scope._fates.waiting_for() if scope._fates is not None else None
         if waiting is not None:
             self._intents = intents
-            self.watch()
+            # Its rollback drops this callback: then dispatch what committed, discard the rest.
+            self.watch(on_drop=scope._dispatch_committed)
             scope._on_commit_of(waiting, self.run)
             return
         scope._dispatch_committed(intents)
