@@ -34,7 +34,9 @@ def check_policy(policy: object, where: str, needs: tuple[str, ...] = ("on_enque
         raise TypeError(f"{where} got the class {policy.__name__}; pass an instance: {policy.__name__}().")
     if not all(callable(getattr(policy, method, None)) for method in needs):
         methods = " and ".join(f"{method}(intent)" for method in needs)
-        raise TypeError(f"{where} needs a policy (an object with {methods}, e.g. airlock.BlockTasks(...)), got {policy!r}.")
+        raise TypeError(
+            f"{where} needs a policy (an object with {methods}, e.g. airlock.BlockTasks(...)), got {policy!r}."
+        )
 
 
 class AllowAll:
