@@ -89,6 +89,14 @@ def test_an_option_given_twice_with_different_values_is_refused(async_task_calls
     assert async_task_calls == []
 
 
+def test_a_task_kwarg_named_like_an_option_the_intent_does_not_set_is_refused(async_task_calls):
+    """django-q2 takes every option q_options lacks from the keyword arguments."""
+    intent = Intent(task=send_mail, args=(), kwargs={"timeout": 600}, dispatch_options={"group": "g"})
+    with pytest.raises(TypeError, match=r"keyword argument\(s\) 'timeout'.*set that option in the intent's"):
+        django_q_executor(intent)
+    assert async_task_calls == []
+
+
 @pytest.mark.parametrize("name", ["task_name", "q_options"])
 def test_a_task_kwarg_django_q_always_takes_is_refused_even_with_options(name, async_task_calls):
     intent = Intent(task=send_mail, args=(), kwargs={name: "x"}, dispatch_options={"group": "g"})

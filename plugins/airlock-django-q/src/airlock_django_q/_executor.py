@@ -12,8 +12,8 @@ always takes that one), and turns what would still go wrong into a
   be handed to the task as a keyword argument, failing later in a worker;
 - an option given both directly and in ``q_options`` with different values;
 - a task keyword argument django-q2 would take as an option: ``task_name``
-  and ``q_options`` always, and, when the intent carries no option to put in
-  ``q_options``, every option name (``timeout``, ``group``, ``hook``).
+  and ``q_options`` always, and any option name (``timeout``, ``group``,
+  ``hook``) that the intent's options do not set themselves.
 """
 
 from __future__ import annotations
@@ -79,7 +79,8 @@ def django_q_executor(intent: Intent) -> Any:
     q_options = _q_options(intent, options) if options else {}
     named = {"task_name": q_options.pop("task_name")} if "task_name" in q_options else {}
     if kwargs:
-        taken = (_ALWAYS_TAKEN if q_options else ASYNC_TASK_OPTIONS).intersection(kwargs)
+        # django-q2 takes an option from q_options if it is there, else from these keyword arguments
+        taken = (ASYNC_TASK_OPTIONS.difference(q_options) | _ALWAYS_TAKEN).intersection(kwargs)
         if taken:
             _reject_taken_kwargs(intent, taken)
     async_task = _async_task or _load_async_task()
@@ -129,7 +130,7 @@ def _q_options(intent: Intent, options: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _reject_taken_kwargs(intent: Intent, taken: set[str] | frozenset[str]) -> None:
-    hint = "" if _ALWAYS_TAKEN.issuperset(taken) else " (or give the intent any async_task option, e.g. group)"
+    hint = "" if _ALWAYS_TAKEN.issuperset(taken) else " (or set that option in the intent's dispatch options)"
     raise TypeError(
         f"airlock django_q executor: task {intent.name!r} has keyword argument(s) "
         f"{', '.join(map(repr, sorted(taken)))}, which django-q2's async_task() takes as its own option(s): the "
