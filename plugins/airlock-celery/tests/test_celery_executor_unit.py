@@ -146,3 +146,35 @@ def test_an_eager_task_published_by_the_executor_scopes_its_shim_calls() -> None
             airlock.enqueue(charge, 1, True)
             airlock.enqueue(charge, 2, False)
     assert emailed == [2]
+
+
+def test_an_eager_task_publishing_itself_scopes_each_run_s_shim_calls() -> None:
+    """The pass belongs to a run, not to the task: a task that publishes itself
+    eagerly gets a new run, whose own shim calls are buffered in its scope."""
+    import warnings
+
+    from airlock_celery.integration import LegacyTaskShim
+    from celery import Celery
+
+    app = Celery("eager-recursion", broker="memory://", set_as_current=False)
+    app.conf.task_always_eager = True
+    emailed: list[int] = []
+
+    @app.task(name="eager-recursion.email", base=LegacyTaskShim)
+    def email(n: int) -> None:
+        emailed.append(n)
+
+    @app.task(name="eager-recursion.step")
+    @airlock.scoped(executor="celery")
+    def step(n: int) -> None:
+        email.delay(n)
+        if n == 0:
+            airlock.enqueue(step, 1)
+        if n == 1:
+            raise ValueError("the second run fails: its scope discards email(1)")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        with airlock.scope(executor="celery"):
+            airlock.enqueue(step, 0)
+    assert emailed == [0]

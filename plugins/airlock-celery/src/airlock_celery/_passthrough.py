@@ -10,11 +10,12 @@ direct calls are buffered by airlock. Two callers must reach Celery instead:
   buffered retry would vanish with it.
 
 Both open a pass around their call (:func:`pass_through`); the
-interceptors ask :func:`passes`. A pass belongs to the Celery task that was
-running (or none) when it was opened: under ``task_always_eager`` Celery runs
-the published task right inside ``apply_async``, as the current task, and that
-task's own calls must be intercepted again. Kept in its own module so the
-executor does not import Celery until it publishes.
+interceptors ask :func:`passes`. A pass belongs to the run of a Celery task
+that was going on (or none) when it was opened: under ``task_always_eager``
+Celery runs the published task right inside ``apply_async``, as a new run
+(a new request, even of the same task), and that run's own calls must be
+intercepted again. Kept in its own module so the executor does not import
+Celery until it publishes.
 """
 
 from __future__ import annotations
@@ -24,23 +25,30 @@ from typing import Any
 
 __all__ = ["pass_through", "passes", "publishing"]
 
-#: The pass airlock's executor or Celery's retry opened: ``(task running then,)``, else None.
+#: The pass airlock's executor or Celery's retry opened: ``(the run going on then,)``, else None.
 publishing: ContextVar[tuple[Any] | None] = ContextVar("airlock_celery_publishing", default=None)
 
+_current_task: Any = None  # celery._state.get_current_task, imported on first use
 
-def _running_task() -> Any:
-    from celery._state import get_current_task
 
-    return get_current_task()
+def _running() -> Any:
+    """The request of the Celery task running here (each run has its own), or None."""
+    global _current_task
+    if _current_task is None:
+        from celery._state import get_current_task
+
+        _current_task = get_current_task
+    task = _current_task()
+    return None if task is None else task.request_stack.top
 
 
 def pass_through() -> Token[tuple[Any] | None]:
     """Let the calls made from here on reach Celery (reset the returned token to end it)."""
-    return publishing.set((_running_task(),))
+    return publishing.set((_running(),))
 
 
 def passes() -> bool:
-    """True when a call must reach Celery: a pass is open and no task Celery
-    started since (an eager task body) is running."""
+    """True when a call must reach Celery: a pass is open and no task run that
+    Celery started since (an eager task body) is going on."""
     opened = publishing.get()
-    return opened is not None and opened[0] is _running_task()
+    return opened is not None and opened[0] is _running()
