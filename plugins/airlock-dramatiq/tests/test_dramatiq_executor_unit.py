@@ -129,3 +129,19 @@ def test_a_failing_final_write_keeps_the_flushs_own_error_and_reports_the_chunk(
         (("ok",), "ConnectionError"),
     ]
     assert [i.args for i in report.not_attempted] == [("later",)]
+
+
+def test_the_flush_client_is_the_broker_s_redis_with_retries_off_and_the_same_limits() -> None:
+    """Made once per broker, like the broker's pool (kind, address, limits), never resending."""
+    import redis
+    from airlock_dramatiq.executor import _no_replay_client
+    from dramatiq.brokers.redis import RedisBroker
+
+    pool = redis.BlockingConnectionPool(host="127.0.0.1", port=6379, db=3, max_connections=7, timeout=3)
+    broker = RedisBroker(client=redis.Redis(connection_pool=pool), namespace="airlock-unit")
+    client = _no_replay_client(broker)
+    assert _no_replay_client(broker) is client
+    made = client.connection_pool
+    assert type(made) is redis.BlockingConnectionPool and made is not pool
+    assert (made.max_connections, made.timeout) == (7, 3)
+    assert made.connection_kwargs["db"] == 3 and made.connection_kwargs["retry"].get_retries() == 0

@@ -26,6 +26,7 @@ pipeline, before its chunk is written.
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
@@ -88,6 +89,7 @@ def _is_redis_broker(broker: Any) -> bool:
 
 #: Per broker, a client of the same Redis whose commands are never resent (see _no_replay_client).
 _no_replay_clients: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+_no_replay_lock = threading.Lock()
 
 
 def _no_replay_client(broker: Any) -> Any:
@@ -100,17 +102,24 @@ def _no_replay_client(broker: Any) -> Any:
     cannot be copied that way, and the broker's own client is used.
     """
     client = _no_replay_clients.get(broker)
-    if client is None:
-        import redis
-        from redis.backoff import NoBackoff
-        from redis.retry import Retry
+    if client is not None:
+        return client
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
-        pool = getattr(broker.client, "connection_pool", None)
-        if type(pool) not in (redis.ConnectionPool, redis.BlockingConnectionPool):
-            return broker.client
-        kwargs = {**pool.connection_kwargs, "retry": Retry(NoBackoff(), 0)}
-        client = redis.Redis(connection_pool=type(pool)(connection_class=pool.connection_class, **kwargs))
-        _no_replay_clients[broker] = client
+    pool = getattr(broker.client, "connection_pool", None)
+    if type(pool) not in (redis.ConnectionPool, redis.BlockingConnectionPool):
+        return broker.client
+    kwargs = {**pool.connection_kwargs, "retry": Retry(NoBackoff(), 0)}
+    limits = {"max_connections": pool.max_connections}
+    if isinstance(pool, redis.BlockingConnectionPool):
+        limits["timeout"] = pool.timeout
+    with _no_replay_lock:  # one pool per broker, even when two threads flush at once
+        client = _no_replay_clients.get(broker)
+        if client is None:
+            made = type(pool)(connection_class=pool.connection_class, **limits, **kwargs)
+            client = _no_replay_clients[broker] = redis.Redis(connection_pool=made)
     return client
 
 
