@@ -15,6 +15,8 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Callable
+from functools import partial
 from types import TracebackType
 from urllib.parse import urlsplit, urlunsplit
 
@@ -119,8 +121,8 @@ class OutageProxy:
                 self.connections += 1
                 replies = _Replies()
                 pumps = [
-                    self._thread(self._forward_requests, client, server, replies),
-                    self._thread(_forward_replies, server, client, replies),
+                    self._thread(_pump, client, server, partial(self._forward_request, server, replies)),
+                    self._thread(_pump, server, client, partial(_forward_reply, client, replies)),
                 ]
             for thread in pumps:
                 thread.start()
@@ -136,23 +138,19 @@ class OutageProxy:
         self._threads.append(thread)
         return thread
 
-    def _forward_requests(self, client: socket.socket, server: socket.socket, replies: _Replies) -> None:
-        try:
-            while data := client.recv(_CHUNK):
-                marker = self._lose_reply
-                if marker is not None and marker in data:
-                    self._lose_reply = None
-                    replies.dropped = True
-                    server.sendall(data)
-                    time.sleep(_LOSS_GRACE)  # the service performs it; its reply goes nowhere
-                    self.replies_lost += 1
-                    break
-                server.sendall(data)
-        except OSError:
-            pass  # either side closed: the connection is over
-        finally:
-            _close(client)
-            _close(server)
+    def _forward_request(self, server: socket.socket, replies: _Replies, data: bytes) -> bool:
+        """Send a client's bytes on to the service; False ends the connection
+        (after a request whose reply :meth:`lose_next_reply` loses)."""
+        marker = self._lose_reply
+        if marker is None or marker not in data:
+            server.sendall(data)
+            return True
+        self._lose_reply = None
+        replies.dropped = True  # before the service can answer: see _forward_reply
+        server.sendall(data)
+        time.sleep(_LOSS_GRACE)  # the service performs it; its reply goes nowhere
+        self.replies_lost += 1
+        return False
 
     def __enter__(self) -> OutageProxy:
         return self
@@ -193,16 +191,25 @@ class _Replies:
         self.dropped = False
 
 
-def _forward_replies(server: socket.socket, client: socket.socket, replies: _Replies) -> None:
+def _forward_reply(client: socket.socket, replies: _Replies, data: bytes) -> bool:
+    """Send the service's bytes on to the client, unless its replies are being dropped."""
+    if not replies.dropped:
+        client.sendall(data)
+    return True
+
+
+def _pump(source: socket.socket, sink: socket.socket, forward: Callable[[bytes], bool]) -> None:
+    """Hand what ``source`` sends to ``forward`` until either side closes or it
+    returns False; then close both."""
     try:
-        while data := server.recv(_CHUNK):
-            if not replies.dropped:
-                client.sendall(data)
+        while data := source.recv(_CHUNK):
+            if not forward(data):
+                break
     except OSError:
         pass  # either side closed: the connection is over
     finally:
-        _close(server)
-        _close(client)
+        _close(source)
+        _close(sink)
 
 
 #: How long a request whose reply is lost gets to reach the service before the connection is cut.

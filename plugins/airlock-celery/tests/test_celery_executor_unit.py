@@ -116,12 +116,9 @@ def test_eager_mode_runs_a_flush_inline_without_reaching_the_broker() -> None:
     assert len(scope.report.dispatched) == 3 and not scope.report.failed
 
 
-def test_an_eager_task_published_by_the_executor_scopes_its_shim_calls() -> None:
-    """The executor's pass to Celery does not reach into the task Celery then
-    runs in place: a LegacyTaskShim call inside it is buffered in the task's own
-    scope, and discarded when the task raises."""
-    import warnings
-
+@pytest.fixture
+def eager_shim_app() -> tuple[Any, Any, list[int]]:
+    """(app, email, emailed): an eager Celery app and its LegacyTaskShim task ``email``."""
     from airlock_celery.integration import LegacyTaskShim
     from celery import Celery
 
@@ -133,6 +130,16 @@ def test_an_eager_task_published_by_the_executor_scopes_its_shim_calls() -> None
     def email(n: int) -> None:
         emailed.append(n)
 
+    return app, email, emailed
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the shim's, asserted in its own tests
+def test_an_eager_task_published_by_the_executor_scopes_its_shim_calls(eager_shim_app: Any) -> None:
+    """The executor's pass to Celery does not reach into the task Celery then
+    runs in place: a LegacyTaskShim call inside it is buffered in the task's own
+    scope, and discarded when the task raises."""
+    app, email, emailed = eager_shim_app
+
     @app.task(name="eager-shim.charge")
     @airlock.scoped()
     def charge(n: int, declined: bool) -> None:
@@ -140,31 +147,19 @@ def test_an_eager_task_published_by_the_executor_scopes_its_shim_calls() -> None
         if declined:
             raise ValueError("card declined")
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # the shim's, asserted in its own tests
-        with airlock.scope(executor="celery"):
-            airlock.enqueue(charge, 1, True)
-            airlock.enqueue(charge, 2, False)
+    with airlock.scope(executor="celery"):
+        airlock.enqueue(charge, 1, True)
+        airlock.enqueue(charge, 2, False)
     assert emailed == [2]
 
 
-def test_an_eager_task_publishing_itself_scopes_each_run_s_shim_calls() -> None:
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_an_eager_task_publishing_itself_scopes_each_run_s_shim_calls(eager_shim_app: Any) -> None:
     """The pass belongs to a run, not to the task: a task that publishes itself
     eagerly gets a new run, whose own shim calls are buffered in its scope."""
-    import warnings
+    app, email, emailed = eager_shim_app
 
-    from airlock_celery.integration import LegacyTaskShim
-    from celery import Celery
-
-    app = Celery("eager-recursion", broker="memory://", set_as_current=False)
-    app.conf.task_always_eager = True
-    emailed: list[int] = []
-
-    @app.task(name="eager-recursion.email", base=LegacyTaskShim)
-    def email(n: int) -> None:
-        emailed.append(n)
-
-    @app.task(name="eager-recursion.step")
+    @app.task(name="eager-shim.step")
     @airlock.scoped(executor="celery")
     def step(n: int) -> None:
         email.delay(n)
@@ -173,8 +168,6 @@ def test_an_eager_task_publishing_itself_scopes_each_run_s_shim_calls() -> None:
         if n == 1:
             raise ValueError("the second run fails: its scope discards email(1)")
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        with airlock.scope(executor="celery"):
-            airlock.enqueue(step, 0)
+    with airlock.scope(executor="celery"):
+        airlock.enqueue(step, 0)
     assert emailed == [0]
