@@ -114,7 +114,7 @@ def test_a_failed_write_names_its_chunk_and_the_rest_is_not_attempted() -> None:
     assert [i.args for i in report.not_attempted] == [(6,), (7,)]
     assert error.__notes__[0] == (  # the destination as it was when the write failed, before _drop
         "list-executor: writing 3 buffered messages to list of 1 chunks failed; "
-        "3 earlier messages of this flush had reached the broker"
+        "3 earlier intents of this flush had been dispatched"
     )
 
 

@@ -125,3 +125,26 @@ def test_a_lost_reply_reaches_the_service_but_never_the_client(airlock_outage) -
     with connect(proxy) as again:
         assert echo(again, b"GET " + key + b"\r\n") == b"$1\r\n1\r\n"
         echo(again, b"DEL " + key + b"\r\n")
+
+
+def test_a_stalled_service_keeps_the_connection_but_never_answers_until_up(echo_service: tuple[str, int]) -> None:
+    with OutageProxy(echo_service) as proxy:
+        proxy.up()
+        with connect(proxy) as sock:
+            assert echo(sock, b"before") == b"before"
+            proxy.stall()
+            assert proxy.is_stalled
+            sock.settimeout(0.3)
+            with pytest.raises(TimeoutError):
+                echo(sock, b"held")
+            sock.settimeout(2)
+            proxy.up()  # what was held goes through
+            assert not proxy.is_stalled and sock.recv(4096) == b"held"
+        proxy.stall()
+        stalled = connect(proxy)  # new connections are accepted while stalled
+    with stalled:  # leaving the block cut it, stalled or not
+        stalled.settimeout(2)
+        try:
+            assert stalled.recv(4096) == b""
+        except ConnectionResetError:
+            pass

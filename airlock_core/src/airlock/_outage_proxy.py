@@ -4,10 +4,12 @@ A TCP proxy on 127.0.0.1 in front of a real service (Redis, RabbitMQ, ...).
 While it is *down* nothing listens on its port, so clients get a real
 "connection refused"; :meth:`OutageProxy.up` starts forwarding to the
 service, and :meth:`OutageProxy.down` cuts every forwarded connection, as a
-broker that went away would. :meth:`OutageProxy.lose_next_reply` loses one
-answer: the service performs the next request, its reply never arrives. Point the client under test at ``proxy.port``,
-or, for a proxy made from the service's URL, at ``proxy.url``. Public as
-``airlock.testing.OutageProxy``.
+broker that went away would. :meth:`OutageProxy.stall` keeps connections
+open but lets nothing through, as a broker that stopped answering (a
+stopped process, a network partition) does. :meth:`OutageProxy.lose_next_reply`
+loses one answer: the service performs the next request, its reply never
+arrives. Point the client under test at ``proxy.port``, or, for a proxy made
+from the service's URL, at ``proxy.url``. Public as ``airlock.testing.OutageProxy``.
 """
 
 from __future__ import annotations
@@ -59,13 +61,21 @@ class OutageProxy:
         self._open: set[socket.socket] = set()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
+        self._flowing = threading.Event()  # cleared by stall(): the pumps hold what they read
+        self._flowing.set()
 
     @property
     def is_up(self) -> bool:
         return self._listener is not None
 
+    @property
+    def is_stalled(self) -> bool:
+        return not self._flowing.is_set()
+
     def up(self) -> None:
-        """Start listening on :attr:`port` and forwarding each connection to the target."""
+        """Start listening on :attr:`port` and forwarding each connection to the
+        target; after :meth:`stall`, let the held traffic through again."""
+        self._flowing.set()
         if self._listener is not None:
             return
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -85,10 +95,16 @@ class OutageProxy:
             sockets, self._open = self._open, set()
         for sock in sockets:
             _close(sock)
+        self._flowing.set()  # stalled pumps wake up to closed sockets and end
         with self._lock:
             threads, self._threads = self._threads, []
         for thread in threads:
             thread.join(self.timeout)
+
+    def stall(self) -> None:
+        """Stop answering: connections stay open and new ones are accepted, but
+        nothing passes either way until :meth:`up` (or :meth:`down` cuts them)."""
+        self._flowing.clear()
 
     def lose_next_reply(self, containing: bytes = b"") -> None:
         """Lose the answer to the next request any client sends (the next one
@@ -121,8 +137,8 @@ class OutageProxy:
                 self.connections += 1
                 replies = _Replies()
                 pumps = [
-                    self._thread(_pump, client, server, partial(self._forward_request, server, replies)),
-                    self._thread(_pump, server, client, partial(_forward_reply, client, replies)),
+                    self._thread(_pump, client, server, partial(self._forward_request, server, replies), self._flowing),
+                    self._thread(_pump, server, client, partial(_forward_reply, client, replies), self._flowing),
                 ]
             for thread in pumps:
                 thread.start()
@@ -198,11 +214,14 @@ def _forward_reply(client: socket.socket, replies: _Replies, data: bytes) -> boo
     return True
 
 
-def _pump(source: socket.socket, sink: socket.socket, forward: Callable[[bytes], bool]) -> None:
-    """Hand what ``source`` sends to ``forward`` until either side closes or it
-    returns False; then close both."""
+def _pump(
+    source: socket.socket, sink: socket.socket, forward: Callable[[bytes], bool], flowing: threading.Event
+) -> None:
+    """Hand what ``source`` sends to ``forward`` (once ``flowing`` is set) until
+    either side closes or it returns False; then close both."""
     try:
         while data := source.recv(_CHUNK):
+            flowing.wait()
             if not forward(data):
                 break
     except OSError:

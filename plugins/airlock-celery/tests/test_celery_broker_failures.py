@@ -78,3 +78,36 @@ def test_losing_the_broker_before_the_last_chunk_names_its_intents(  # type: ign
     finally:
         client.delete(queue, f"_kombu.binding.{queue}")
         client.close()
+
+
+def test_a_broker_that_stops_answering_fails_the_flush_within_the_socket_timeout(  # type: ignore[no-untyped-def]
+    airlock_outage, redis_url, workerless_app
+) -> None:
+    """Open connections that get no answer (a stopped process, a partition) hang
+    Celery's publish for as long as the transport waits: bound it with the
+    ``socket_timeout`` transport option, and the flush fails in that time."""
+    import time
+
+    redis_proxy = airlock_outage("redis")
+    app, noop, queue = workerless_app(redis_proxy.url)
+    app.conf.broker_transport_options = {"socket_timeout": 1}
+    client = redis.Redis.from_url(redis_url)
+    try:
+        noop.apply_async((-1,))  # the connection and the queue exist before the broker stops answering
+        client.delete(queue)
+        with pytest.raises(KombuError) as caught:
+            with airlock.scope(executor=CeleryExecutor(chunk_size=4)):
+                for i in range(4):  # chunk 1, written
+                    airlock.enqueue(noop, i)
+                airlock.enqueue(redis_proxy.stall)
+                started = time.monotonic()
+                for i in range(4, 8):  # chunk 2: its write gets no answer
+                    airlock.enqueue(noop, i)
+        assert time.monotonic() - started < 10
+        report = caught.value.airlock_report
+        assert [i.args for i in report.dispatched if i.task is noop] == [(0,), (1,), (2,), (3,)]
+        assert sorted(intent.args for intent, _ in report.failed) == [(4,), (5,), (6,), (7,)]
+    finally:
+        redis_proxy.up()
+        client.delete(queue, f"_kombu.binding.{queue}")
+        client.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -122,11 +123,11 @@ def eager_shim_app() -> tuple[Any, Any, list[int]]:
     from airlock_celery.integration import LegacyTaskShim
     from celery import Celery
 
-    app = Celery("eager-shim", broker="memory://", set_as_current=False)
+    app = Celery(f"eager-shim-{uuid.uuid4().hex}", broker="memory://", set_as_current=False)
     app.conf.task_always_eager = True
     emailed: list[int] = []
 
-    @app.task(name="eager-shim.email", base=LegacyTaskShim)
+    @app.task(name=f"{app.main}.email", base=LegacyTaskShim)
     def email(n: int) -> None:
         emailed.append(n)
 
@@ -140,7 +141,7 @@ def test_an_eager_task_published_by_the_executor_scopes_its_shim_calls(eager_shi
     scope, and discarded when the task raises."""
     app, email, emailed = eager_shim_app
 
-    @app.task(name="eager-shim.charge")
+    @app.task(name=f"{app.main}.charge")
     @airlock.scoped()
     def charge(n: int, declined: bool) -> None:
         email.delay(n)
@@ -159,7 +160,7 @@ def test_an_eager_task_publishing_itself_scopes_each_run_s_shim_calls(eager_shim
     eagerly gets a new run, whose own shim calls are buffered in its scope."""
     app, email, emailed = eager_shim_app
 
-    @app.task(name="eager-shim.step")
+    @app.task(name=f"{app.main}.step")
     @airlock.scoped(executor="celery")
     def step(n: int) -> None:
         email.delay(n)

@@ -105,3 +105,41 @@ def test_a_chunk_whose_reply_was_lost_is_not_written_again(airlock_outage, redis
             direct.delete(*keys)
         direct.close()
         broker.close()
+
+
+def test_a_broker_that_stops_answering_fails_the_flush_within_the_socket_timeout(
+    airlock_outage, redis_url: str
+) -> None:  # type: ignore[no-untyped-def]
+    """Open connections that get no answer (a stopped process, a partition) hang
+    a send for as long as redis-py waits: bound it with the client's
+    ``socket_timeout``, and the flush fails in that time."""
+    import time
+
+    from dramatiq.brokers.redis import RedisBroker
+    from redis.exceptions import RedisError
+
+    proxy = airlock_outage("redis")
+    name = f"airlock-stall-{uuid.uuid4().hex[:10]}"
+    broker = RedisBroker(url=proxy.url, namespace=name, socket_timeout=1)
+    actor = dramatiq.actor(lambda *args: None, broker=broker, queue_name=f"{name}-q", actor_name=f"{name}-noop")
+    direct = redis.Redis.from_url(redis_url)
+    try:
+        with pytest.raises(RedisError) as caught:
+            with airlock.scope(executor=DramatiqExecutor(chunk_size=4)):
+                for i in range(4):  # chunk 1, written
+                    airlock.enqueue(actor, i)
+                airlock.enqueue(proxy.stall)
+                started = time.monotonic()
+                for i in range(4, 8):  # chunk 2: its write gets no answer
+                    airlock.enqueue(actor, i)
+        assert time.monotonic() - started < 10
+        report = caught.value.airlock_report
+        assert [i.args for i in report.dispatched if i.task is actor] == [(0,), (1,), (2,), (3,)]
+        assert sorted(intent.args for intent, _ in report.failed) == [(4,), (5,), (6,), (7,)]
+    finally:
+        proxy.up()
+        keys = list(direct.scan_iter(f"{name}:*"))
+        if keys:
+            direct.delete(*keys)
+        direct.close()
+        broker.close()

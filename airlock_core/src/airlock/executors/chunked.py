@@ -91,7 +91,7 @@ class ChunkedFlush:
             add_note(
                 exc,
                 f"{self.label}: writing {len(chunk)} buffered messages to {where} failed; "
-                f"{self.delivered} earlier messages of this flush had reached the broker",
+                f"{self.delivered} earlier intents of this flush had been dispatched",
             )
             raise
         self.delivered += len(chunk)
