@@ -91,7 +91,7 @@ def test_enabled_by_the_scope_class_option_defaults(tagger: Tagger) -> None:
 def test_the_core_option_names_are_those_the_core_declares() -> None:
     """Scope classes skip their option_defaults of core options when looking
     for enabled plugins: the list must match what the core declares."""
-    from airlock.options import CORE_OPTION_NAMES
+    from airlock.scope import CORE_OPTION_NAMES
 
     core = {info.name: info for info in airlock.plugins.plugin_infos()}[airlock.plugins.CORE_PLUGIN]
     assert {option.name for option in core.options} == CORE_OPTION_NAMES

@@ -13,11 +13,6 @@ __all__ = ["Option", "OptionRegistry", "one_of", "positive_int", "non_negative_n
 WHERE_ALL = frozenset({"intent", "scope", "global"})
 
 
-#: The options airlock-core itself declares (``_builtin.airlock_options``);
-#: none of them enables a plugin.
-CORE_OPTION_NAMES = frozenset({"fail_fast", "executor"})
-
-
 @dataclass(frozen=True)
 class Option:
     """One option a plugin understands.

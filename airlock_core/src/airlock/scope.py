@@ -23,7 +23,6 @@ from .errors import NoScopeError, PolicyEnqueueError, ScopeStateError
 from .executors import resolve_executor
 from .executors.sync import sync_executor
 from .intent import Intent, promote
-from .options import CORE_OPTION_NAMES
 from .policies import AllowAll, Policy, check_policy
 from .report import FlushReport
 
@@ -32,6 +31,10 @@ __all__ = ["Scope", "scope", "scoped", "policy", "enqueue", "get_current_scope"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 _ALLOW_ALL = AllowAll()
+#: The options airlock-core itself declares (``_builtin.airlock_options``; a
+#: test keeps the two alike); none of them enables a plugin. Not imported from
+#: ``options``, which ``import airlock`` does not load.
+CORE_OPTION_NAMES = frozenset({"fail_fast", "executor"})
 #: Policy classes whose instances passed check_policy() (a class's instances look alike).
 _checked_policy_types: set[type] = set()
 _NO_OPTIONS: Mapping[str, Any] = MappingProxyType({})
