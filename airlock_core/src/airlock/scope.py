@@ -770,7 +770,7 @@ else:
             dispatch_options = kwargs.pop("_dispatch_options", None)
         else:
             name = origin = dispatch_options = None
-        if not isinstance(name, (str, type(None))) or not isinstance(origin, (str, type(None))):
+        if (name is not None and not isinstance(name, str)) or (origin is not None and not isinstance(origin, str)):
             raise TypeError(
                 f"airlock.enqueue(): _name and _origin must be strings, got _name={name!r}, _origin={origin!r}."
             )
