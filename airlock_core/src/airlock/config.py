@@ -158,17 +158,13 @@ def default_executor() -> Any:
 
     configured = _config["executor"]
     spec = configured or os.environ.get("AIRLOCK_EXECUTOR") or None
-    if spec is None:
-        executor = sync_executor
-    elif configured is None:
-        from .errors import add_note
+    try:
+        executor = sync_executor if spec is None else resolve_executor(spec)
+    except Exception as error:
+        if configured is None:
+            from .errors import add_note
 
-        try:
-            executor = resolve_executor(spec)
-        except Exception as error:
             add_note(error, f"The executor name comes from the environment: AIRLOCK_EXECUTOR={spec!r}.")
-            raise
-    else:
-        executor = resolve_executor(spec)
+        raise
     _default[0] = executor
     return executor

@@ -275,12 +275,11 @@ class DjangoScope(Scope):
     def _run_as_on_commit_would(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` now, as ``on_commit`` does outside a transaction:
         with ``robust``, a failure is logged as Django logs it, not raised."""
-        if not self.robust:
-            callback()
-            return
         try:
             callback()
         except Exception as exc:
+            if not self.robust:
+                raise
             _django_logger.error("Error calling DjangoScope dispatch in on_commit() (%s).", exc, exc_info=True)
 
     def _dispatch_committed(self, intents: list[Intent]) -> None:
