@@ -196,6 +196,22 @@ def test_an_error_that_lost_earlier_intents_of_a_batch_is_not_retried() -> None:
     assert len(report.attempts(scope.intents[1])) == 1  # tried once, not retried
 
 
+def test_a_failed_batch_write_of_only_the_current_intent_is_not_retried() -> None:
+    """Its write may have reached the broker (a lost reply): resending could publish twice."""
+    published: list[int] = []
+
+    def executor(intent: airlock.Intent) -> None:
+        published.append(intent.args[0])  # the broker took it...
+        error = ConnectionResetError("reply lost")  # ...but the answer never came
+        error.airlock_undelivered = []  # type: ignore[attr-defined]
+        raise error
+
+    with pytest.raises(ConnectionResetError), airlock.scope(executor=executor, retry_attempts=3, **FAST) as scope:
+        airlock.enqueue(published.append, 0)
+    assert published == [0]
+    assert len(scope.report.attempts(scope.intents[0])) == 1
+
+
 def test_retry_on_accepts_a_set() -> None:
     done: list[int] = []
     executor = Flaky(ConnectionRefusedError("down"))

@@ -105,8 +105,11 @@ class RetryPolicy:
             errors.append(error)
             if record is not None:
                 record(error)
-            if not isinstance(error, self.retryable) or getattr(error, "airlock_undelivered", None):
-                break  # a failed batch write also lost earlier intents: retrying this one alone would hide them
+            if not isinstance(error, self.retryable) or hasattr(error, "airlock_undelivered"):
+                # A batch write failed: what it held may have reached the broker
+                # (a lost reply), so resending could publish twice; and any
+                # earlier intents it lost would stay hidden behind this one's retry.
+                break
             wait = next(waits, None)
             if wait is None:
                 break
