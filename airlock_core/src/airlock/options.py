@@ -119,8 +119,8 @@ def positive_int(value: Any) -> int:
 
 
 def non_negative_number(value: Any) -> float:
-    """A validator accepting int or float >= 0."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+    """A validator accepting int or float >= 0 (not NaN)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
         raise ValueError("expected a number >= 0")
     return float(value)
 

@@ -185,10 +185,22 @@ class FlushReport:
         return None
 
     def attempts(self, intent: Intent) -> list[BaseException]:
-        """Exceptions of the failed attempts recorded for this intent, oldest first."""
-        if self._attempts is None:
+        """Exceptions of the failed attempts recorded for this intent, oldest first.
+
+        Like :meth:`fate_of`, it follows a plugin's copy (``record_replaced``),
+        and finds attempts recorded against a copy an executor received
+        (consumed options stripped: same task, args and kwargs objects).
+        """
+        attempts = self._attempts
+        if attempts is None:
             return []
-        entry = self._attempts.get(id(intent))
+        entry = attempts.get(id(intent))
+        while entry is None and id(intent) in self._replaced:
+            intent = self._replaced[id(intent)]
+            entry = attempts.get(id(intent))
+        if entry is None:
+            same = (id(intent[0]), id(intent[1]), id(intent[2]))
+            entry = next((e for e in attempts.values() if (id(e[0][0]), id(e[0][1]), id(e[0][2])) == same), None)
         return list(entry[1]) if entry else []
 
     @property

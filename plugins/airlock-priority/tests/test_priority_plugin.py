@@ -128,6 +128,8 @@ def test_routes_to_a_real_threads_executor() -> None:
         ({"priority_routes": ["sync"]}, r"'priority_routes'.*non-empty mapping"),
         ({"priority_order": 1}, r"'priority_order'.*True or False"),
         ({"priority_default": "5"}, r"'priority_default'.*expected a number"),
+        ({"priority_default": float("nan")}, r"'priority_default'.*expected a number"),
+        ({"priority_routes": {float("nan"): "sync"}}, r"'priority_routes'.*band nan: a band starts at a number"),
     ],
 )
 def test_bad_values_fail_when_configured_not_at_flush(options: dict[str, Any], message: str) -> None:

@@ -212,6 +212,46 @@ def test_a_failed_batch_write_of_only_the_current_intent_is_not_retried() -> Non
     assert len(scope.report.attempts(scope.intents[0])) == 1
 
 
+def test_a_per_intent_retry_on_set_is_used_as_given() -> None:
+    done: list[int] = []
+    executor = Flaky(ConnectionRefusedError("down"))
+    with airlock.scope(executor=executor, **FAST):
+        airlock.enqueue(done.append, 1, _dispatch_options={"retry_attempts": 2, "retry_on": {"ConnectionError"}})
+    assert done == [1] and len(executor.seen) == 2
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"retry_on": (name for name in ["ConnectionError"])}, r"'retry_on'.*not an iterator"),
+        ({"retry_backoff": float("nan")}, r"'retry_backoff'.*expected a number >= 0"),
+        ({"retry_max_delay": float("nan")}, r"'retry_max_delay'.*expected a number >= 0"),
+    ],
+)
+def test_values_that_would_fail_at_the_first_retry_are_refused_where_they_are_set(
+    options: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(airlock.UsageError, match=message):
+        airlock.scope(retry_attempts=3, **options)
+
+
+def test_attempts_follow_a_routed_copy_and_the_copy_an_executor_received() -> None:
+    """The report's attempts for an intent are found from the intent itself,
+    whether a plugin replaced it or the executor got a stripped copy."""
+    from airlock_retry import with_retry
+
+    executor = Flaky(ConnectionRefusedError("down"))
+    retrying = with_retry(executor, retries=3, backoff=0)
+    with airlock.scope() as scope:  # routed by the core's consumed "executor" option: the executor gets a copy
+        airlock.enqueue(print, "y", _dispatch_options={"executor": retrying, "queue": "q"})
+    report = scope.report
+    [intent] = scope.intents
+    assert report.fate_of(intent).status == "dispatched"
+    received = executor.seen[0]
+    assert received is not intent and received.dispatch_options == {"queue": "q"}
+    assert [type(e) for e in report.attempts(intent)] == [ConnectionRefusedError]
+
+
 def test_retry_on_accepts_a_set() -> None:
     done: list[int] = []
     executor = Flaky(ConnectionRefusedError("down"))

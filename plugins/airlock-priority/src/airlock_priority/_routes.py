@@ -12,8 +12,8 @@ __all__ = ["Routes", "is_priority"]
 
 
 def is_priority(value: Any) -> bool:
-    """True for an int or float that is not a bool."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """True for an int or float that is not a bool nor NaN (which would make the order inconsistent)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
 
 
 class Routes:

@@ -25,11 +25,11 @@ __all__ = ["airlock_options", "airlock_execute", "policy_for"]
 _OPTIONS = ("retry_attempts", "retry_backoff", "retry_max_delay", "retry_on")
 
 
-def _retry_on(value: Any) -> Any:
-    exception_types(value)  # import dotted paths now: a typo fails where it is set
-    if isinstance(value, (list, set, frozenset)):
-        return tuple(value)  # hashable, for the cached policy
-    return value
+def _retry_on(value: Any) -> tuple[type[BaseException], ...]:
+    """The exception classes, imported now (a typo fails where it is set); a tuple, hashable for the cached policy."""
+    if not isinstance(value, (str, type)) and iter(value) is value:
+        raise ValueError("expected a list or tuple of exception types, not an iterator (it would be used up)")
+    return exception_types(value)
 
 
 @airlock.hookimpl
@@ -70,8 +70,8 @@ def policy_for(scope: Scope, intent: Intent) -> RetryPolicy | None:
     attempts, backoff, max_delay, retry_on = (scope.option(name, intent) for name in _OPTIONS)
     if attempts == 1:
         return None
-    if isinstance(retry_on, list):
-        retry_on = tuple(retry_on)
+    if not isinstance(retry_on, tuple):  # a per-intent value is checked but kept as given
+        retry_on = exception_types(retry_on)
     return _policy(attempts, backoff, max_delay, retry_on)
 
 
