@@ -91,7 +91,7 @@ def test_coalesce_then_route_and_order_then_retry(
         "priority_routes": {8: "inline"},
         "priority_order": True,
         "retry_attempts": 4,
-        "retry_backoff": 0.01,
+        "retry_wait": 0.01,
         "retry_on": ["redis.ConnectionError"],
     }
     with airlock.scope(executor="redis_queue", **options) as scope:

@@ -421,6 +421,27 @@ class TestWithoutPytest:
         assert Match(len).mismatch(intent) == "another task"
         assert str(Match(show, 1, sep="-")) == "show(1, sep='-')"
 
+    def test_match_arguments_of_the_function_a_task_object_keeps_as_func(self) -> None:
+        """Task objects that only pass ``*args, **kwargs`` on (Huey's) bind to their ``.func``;
+        a ``functools.partial`` keeps its own signature (its ``.func`` lacks what it binds)."""
+        import functools
+
+        def send(user_id: int, template: str = "welcome") -> None:
+            pass
+
+        class TaskObject:
+            func = staticmethod(send)
+
+            def __call__(self, *args: object, **kwargs: object) -> None:
+                send(*args, **kwargs)  # type: ignore[arg-type]
+
+        task = TaskObject()
+        intent = airlock.Intent(task=task, args=(1,), kwargs={})
+        assert Match(task, user_id=1, template="welcome").matches(intent)
+        assert Match(task, user_id=2).mismatch(intent) == "user_id=1, expected 2"
+        bound = functools.partial(send, template="digest")
+        assert Match(bound, user_id=3).matches(airlock.Intent(task=bound, args=(3,), kwargs={}))
+
     def test_match_arguments_without_a_signature(self) -> None:
         intent = airlock.Intent(task=max, args=(1, 2), kwargs={"default": 0})  # max has no signature
         assert Match(max, 1, default=0).matches(intent)

@@ -16,6 +16,7 @@ stands between a client and such a service and loses it at will.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 import socket
@@ -202,10 +203,24 @@ class _Bound(dict):  # type: ignore[type-arg]
     var_positional: str | None = None
 
 
+def _signature(task: Callable[..., Any]) -> inspect.Signature:
+    """``task``'s signature; for a task object that only passes ``*args, **kwargs``
+    on to the function it keeps as ``.func`` (Huey's tasks), that function's."""
+    signature = inspect.signature(task)
+    wrapped = getattr(task, "func", None)
+    if (
+        callable(wrapped)
+        and not isinstance(task, functools.partial)  # its .func lacks the arguments it binds
+        and all(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in signature.parameters.values())
+    ):
+        return inspect.signature(wrapped)
+    return signature
+
+
 def _bind(task: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any], *, partial: bool) -> _Bound | None:
     """The arguments bound to ``task``'s signature, or None without a usable signature."""
     try:
-        signature = inspect.signature(task)
+        signature = _signature(task)
         bound = signature.bind_partial(*args, **kwargs) if partial else signature.bind(*args, **kwargs)
     except (TypeError, ValueError):
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import inspect
 
 import pytest
 from airlock_huey import huey_executor
@@ -44,18 +45,15 @@ def test_no_options_enqueues_for_immediate_execution(huey, add):
 
 
 def test_options_without_eta_or_delay_are_applied_to_an_immediate_task(huey, add):
-    options = {"priority": 7, "retries": 2, "retry_delay": 3, "id": "fixed", "timeout": 9, "delay": None}
+    options = {"priority": 7, "retries": 2, "retry_delay": 3, "id": "fixed", "delay": None}
+    has_timeout = "timeout" in inspect.signature(add.schedule).parameters  # Huey releases after 2.5.0
+    if has_timeout:
+        options["timeout"] = 9
     huey_executor(Intent(task=add, args=(1, 2), kwargs={}, dispatch_options=options))
 
     [task] = huey.pending()
-    assert (task.id, task.priority, task.retries, task.retry_delay, task.timeout, task.eta) == (
-        "fixed",
-        7,
-        2,
-        3,
-        9,
-        None,
-    )
+    assert (task.id, task.priority, task.retries, task.retry_delay, task.eta) == ("fixed", 7, 2, 3, None)
+    assert getattr(task, "timeout", None) == (9 if has_timeout else None)
 
 
 def test_delay_goes_through_schedule_and_sets_the_eta(huey, add):
@@ -132,3 +130,18 @@ def test_immediate_mode_runs_the_task_inline():
         airlock.enqueue(remember, 1)
         airlock.enqueue(remember, 2, _dispatch_options={"priority": 3})
     assert ran == [1, 2]
+
+
+def test_capture_matches_a_huey_task_s_arguments_by_parameter_name(huey):
+    """airlock.testing binds arguments to the function a Huey task wraps, not to the wrapper's *args."""
+    from airlock.testing import capture
+
+    @huey.task()
+    def send_email(user_id, template="welcome"):
+        pass
+
+    with capture() as captured:
+        airlock.enqueue(send_email, 1)
+    captured.assert_enqueued(send_email, user_id=1, template="welcome")
+    with pytest.raises(AssertionError, match="user_id=1, expected 2"):
+        captured.assert_enqueued(send_email, user_id=2)

@@ -24,7 +24,7 @@ class Flaky:
         intent.task(*intent.args, **intent.kwargs)
 
 
-FAST = {"retry_backoff": 0.0}
+FAST = {"retry_wait": 0.0}
 
 
 def test_a_scope_option_retries_until_the_dispatch_succeeds() -> None:
@@ -92,7 +92,7 @@ def test_errors_outside_retry_on_are_not_retried_and_retry_on_widens_the_filter(
 
 def test_retry_options_never_reach_the_backend() -> None:
     executor = Flaky(ConnectionError("once"))
-    options = {"retry_attempts": 2, "retry_backoff": 0, "queue": "emails"}
+    options = {"retry_attempts": 2, "retry_wait": 0, "queue": "emails"}
     with airlock.scope(executor=executor):
         airlock.enqueue(print, 1, _dispatch_options=options)
     assert [i.dispatch_options for i in executor.seen] == [{"queue": "emails"}, {"queue": "emails"}]
@@ -103,7 +103,7 @@ def test_retry_options_never_reach_the_backend() -> None:
     [
         ({"retry_attempts": 0}, r"'retry_attempts'.*integer >= 1"),
         ({"retry_attempts": "3"}, r"'retry_attempts'.*integer >= 1"),
-        ({"retry_backoff": -0.5}, r"'retry_backoff'.*number >= 0"),
+        ({"retry_wait": -0.5}, r"'retry_wait'.*number >= 0"),
         ({"retry_max_delay": None}, r"'retry_max_delay'.*number >= 0"),
         ({"retry_on": ["redis.NoSuchError"]}, r"'retry_on'.*cannot import 'redis.NoSuchError'"),
     ],
@@ -128,7 +128,7 @@ def test_plugins_command_lists_the_plugin_and_its_options(capsys: pytest.Capture
     main(["plugins"])
     out = capsys.readouterr().out
     assert "airlock-retry" in out
-    for name in ("retry_attempts = 1", "retry_backoff = 0.1", "retry_max_delay = 5.0", "retry_on = ("):
+    for name in ("retry_attempts = 1", "retry_wait = 0.1", "retry_max_delay = 5.0", "retry_on = ("):
         assert f"option {name}" in out
 
 
@@ -224,7 +224,7 @@ def test_a_per_intent_retry_on_set_is_used_as_given() -> None:
     ("options", "message"),
     [
         ({"retry_on": (name for name in ["ConnectionError"])}, r"'retry_on'.*not an iterator"),
-        ({"retry_backoff": float("nan")}, r"'retry_backoff'.*expected a number >= 0"),
+        ({"retry_wait": float("nan")}, r"'retry_wait'.*expected a number >= 0"),
         ({"retry_max_delay": float("nan")}, r"'retry_max_delay'.*expected a number >= 0"),
     ],
 )

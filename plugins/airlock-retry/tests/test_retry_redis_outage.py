@@ -46,7 +46,7 @@ def up_at(proxy: OutageProxy, attempt: int) -> Callable[[int], None]:
     return lambda n: proxy.up() if n == attempt else None
 
 
-RETRY_REDIS = {"retry_on": ["redis.ConnectionError", "ConnectionError"], "retry_backoff": 0.01}
+RETRY_REDIS = {"retry_on": ["redis.ConnectionError", "ConnectionError"], "retry_wait": 0.01}
 
 
 def test_a_flush_survives_an_outage_and_the_report_shows_each_refused_attempt(

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = ["airlock_options", "airlock_execute", "policy_for"]
 
-_OPTIONS = ("retry_attempts", "retry_backoff", "retry_max_delay", "retry_on")
+_OPTIONS = ("retry_attempts", "retry_wait", "retry_max_delay", "retry_on")
 
 
 def _retry_on(value: Any) -> tuple[type[BaseException], ...]:
@@ -44,7 +44,7 @@ def airlock_options() -> Sequence[Option]:
             enables=True,
         ),
         airlock.Option(
-            "retry_backoff",
+            "retry_wait",
             0.1,
             "Seconds before the first retry; each next wait doubles, jittered to 50-100%.",
             validate=non_negative_number,
