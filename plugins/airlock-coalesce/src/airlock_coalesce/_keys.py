@@ -43,7 +43,9 @@ class Groups:
     Hashable keys go through a dict. An unhashable key (a list or dict
     argument) falls back to equality: it is filed under a fingerprint (its
     pickle, else its type) and compared with ``==`` to the keys filed there,
-    so equal values merge and nothing merges by accident of representation.
+    so equal values that pickle alike merge (equal ones that pickle differently,
+    such as dicts in another insertion order, stay apart) and nothing merges
+    by accident of representation.
     A comparison that raises (e.g. numpy arrays) counts as "different".
     """
 
