@@ -260,3 +260,140 @@ def test_work_submitted_before_interpreter_exit_completes(python, tmp_path: Path
     assert result.returncode == 0, result.stderr
     written = {p.name: p.read_text() for p in tmp_path.iterdir() if p.name.startswith("task-")}
     assert written == {f"task-{n}": "after main" for n in range(6)}
+
+
+def test_work_a_task_flushes_while_the_interpreter_exits_runs_inline(python, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """concurrent.futures refuses new work once the interpreter exits: what a
+    task flushes onto the pool then runs in the task's own thread, not lost."""
+    code = f"""
+    import pathlib, threading, time
+    import airlock
+
+    out = pathlib.Path({str(tmp_path)!r})
+    main_done = out / "main-done"
+
+    def follow_up(n):
+        (out / f"follow-up-{{n}}").write_text(threading.current_thread().name)
+
+    def first(n):
+        deadline = time.monotonic() + {WAIT}
+        while not main_done.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)  # the interpreter is past its main script now
+        with airlock.scope(executor="threads"):
+            airlock.enqueue(follow_up, n)
+
+    with airlock.scope(executor="threads"):
+        for n in range(2):
+            airlock.enqueue(first, n)
+    main_done.write_text("")
+    """
+    result = python(code, env={"AIRLOCK_THREADS_MAX_WORKERS": "2"})
+    assert result.returncode == 0, result.stderr
+    assert "cannot schedule new futures" not in result.stderr
+    written = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("follow-up-"))
+    assert written == ["follow-up-0", "follow-up-1"]
+
+
+def test_a_task_that_flushes_onto_its_own_full_pool_does_not_wait_on_itself() -> None:
+    pool = ThreadsExecutor(max_workers=2, max_pending=2)
+    children: list[int] = []
+
+    def child(n: int) -> None:
+        children.append(n)
+
+    def parent(n: int) -> None:
+        with airlock.scope(executor=pool):
+            airlock.enqueue(child, n)
+
+    try:
+        with airlock.scope(executor=pool) as scope:
+            for n in range(4):
+                airlock.enqueue(parent, n)
+        wait_until(lambda: len(children) == 4 and scope.report.complete, "the children ran")
+    finally:
+        pool.shutdown(wait=True)
+    assert sorted(children) == [0, 1, 2, 3] and scope.report.ok
+
+
+def test_each_task_runs_in_a_copy_of_the_flush_context_outside_any_scope(pool: ThreadsExecutor) -> None:
+    import contextvars
+
+    request = contextvars.ContextVar("request", default="none")
+    seen: list[tuple[str, str, object]] = []
+
+    def look(label: str) -> None:
+        seen.append((label, request.get(), airlock.get_current_scope()))
+
+    def leak(label: str) -> None:
+        request.set("set by a task")
+        look(label)
+
+    def enqueue_without_a_scope(label: str) -> None:
+        try:
+            airlock.enqueue(look, "never")
+        except airlock.NoScopeError:
+            seen.append((label, "NoScopeError", None))
+
+    single = ThreadsExecutor(max_workers=1)  # one worker: every task on the same thread
+    try:
+        token = request.set("request 1")
+        with airlock.scope(executor=single):
+            airlock.enqueue(leak, "a")
+        single.shutdown(wait=True)
+        request.reset(token)
+        with LettingGo() as outer:  # active while the tasks run: they must not enqueue into it
+            with airlock.scope(executor=single):
+                airlock.enqueue(look, "b")
+                airlock.enqueue(enqueue_without_a_scope, "c")
+            single.shutdown(wait=True)
+            assert outer.intents == []
+    finally:
+        single.shutdown(wait=True)
+    assert seen == [("a", "set by a task", None), ("b", "none", None), ("c", "NoScopeError", None)]
+
+
+class LettingGo(airlock.Scope):
+    """An enclosing scope that lets nested scopes flush on their own."""
+
+    def before_descendant_flushes(self, exiting_scope: airlock.Scope, intents: list[airlock.Intent]) -> list:
+        return intents
+
+
+def test_shutting_down_while_others_flush_loses_nothing() -> None:
+    pool = ThreadsExecutor(max_workers=2)
+    ran: list[int] = []
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def flushing() -> None:
+        n = 0
+        while not stop.is_set():
+            try:
+                with airlock.scope(executor=pool):
+                    airlock.enqueue(ran.append, n)
+                n += 1
+            except BaseException as error:  # collected, asserted below
+                errors.append(error)
+
+    def shutting_down() -> None:
+        while not stop.is_set():
+            pool.shutdown(wait=False)
+
+    threads = [threading.Thread(target=flushing), threading.Thread(target=shutting_down)]
+    for thread in threads:
+        thread.start()
+    stop.wait(0.5)
+    stop.set()
+    for thread in threads:
+        thread.join(WAIT)
+    pool.shutdown(wait=True)
+    assert errors == [] and ran
+
+
+@pytest.mark.parametrize(
+    "arguments", [{"max_workers": 0}, {"max_workers": -1}, {"max_workers": 2.5}, {"max_pending": "2"}]
+)
+def test_sizes_are_checked_where_they_are_given(arguments: dict[str, object]) -> None:
+    with pytest.raises(ValueError, match=r"ThreadsExecutor\(max_\w+=...\) must be a positive integer"):
+        ThreadsExecutor(**arguments)  # type: ignore[arg-type]
