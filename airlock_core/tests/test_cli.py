@@ -124,7 +124,13 @@ class TestPlugins:
         assert "plugins" in capsys.readouterr().err
 
 
-def test_demo_runs_and_shows_the_report() -> None:
+@pytest.mark.parametrize("default_executor", [None, "threads"])
+def test_demo_runs_and_shows_the_report(monkeypatch: pytest.MonkeyPatch, default_executor: str | None) -> None:
+    """Its narration holds whatever the environment's default executor is."""
+    if default_executor is None:
+        monkeypatch.delenv("AIRLOCK_EXECUTOR", raising=False)
+    else:
+        monkeypatch.setenv("AIRLOCK_EXECUTOR", default_executor)
     result = run([*airlock_command(), "demo"])
     assert result.returncode == 0, result.stderr
     out = result.stdout

@@ -148,3 +148,31 @@ def test_a_stalled_service_keeps_the_connection_but_never_answers_until_up(echo_
             assert stalled.recv(4096) == b""
         except ConnectionResetError:
             pass
+
+
+def test_reachable_reads_urls_key_value_dsns_and_unix_sockets(echo_service: tuple[str, int], tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from airlock.testing import reachable
+
+    host, port = echo_service
+    assert reachable(f"redis://{host}:{port}/0", 6379) is None
+    assert reachable(f"host={host} port={port} dbname=test user=postgres", 5432) is None
+    closed = OutageProxy(echo_service).port  # never up: nothing listens there
+    assert "unreachable" in str(reachable(f"host={host} port={closed} dbname=test", 5432))
+    assert "cannot read an address" in str(reachable("redis://127.0.0.1:notaport/0", 6379))
+    path = str(tmp_path / "service.sock")
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(path)
+        server.listen(1)
+        assert reachable(f"unix://{path}", 6379) is None
+        assert reachable(f"host={tmp_path} port=5432", 5432) is not None  # a directory: .s.PGSQL.5432 is missing
+    assert "unreachable" in str(reachable(f"unix://{tmp_path}/missing.sock", 6379))
+
+
+@pytest.mark.parametrize("ci", ["true", "1", "yes"])
+def test_a_missing_service_fails_under_ci(monkeypatch: pytest.MonkeyPatch, ci: str, echo_service) -> None:  # type: ignore[no-untyped-def]
+    from airlock.testing import require_service
+
+    monkeypatch.setenv("AIRLOCK_TEST_REDIS_URL", f"redis://127.0.0.1:{OutageProxy(echo_service).port}/0")
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(pytest.fail.Exception, match="CI=true: a missing service fails the run"):
+        require_service("redis")

@@ -371,6 +371,36 @@ def test_they_are_gone():
 """)
         result.assert_outcomes(failed=1, passed=1)
 
+    def test_disabling_plugins_keeps_plugins_registered_at_run_time(self, run_tests) -> None:  # type: ignore[no-untyped-def]
+        result = run_tests("""
+class Audit:
+    seen = []
+
+    @airlock.hookimpl
+    def airlock_after_flush(self, report):
+        Audit.seen.extend(i.name for i in report.dispatched)
+
+@pytest.fixture(scope="module", autouse=True)
+def audit():
+    name = airlock.plugins.register(Audit(), "audit")
+    yield
+    airlock.plugins.unregister(name=name)
+
+def flush_one():
+    Audit.seen.clear()
+    with airlock.scope():
+        airlock.enqueue(send_email, 1)
+    return Audit.seen
+
+def test_during(airlock_disable_plugins):
+    airlock_disable_plugins("retry")
+    assert flush_one() == ["send_email"]
+
+def test_after():
+    assert flush_one() == ["send_email"]
+""")
+        result.assert_outcomes(passed=2)
+
     def test_config_is_restored_to_what_it_was(self, run_tests) -> None:  # type: ignore[no-untyped-def]
         result = run_tests("""
 @pytest.fixture(scope="module", autouse=True)

@@ -14,6 +14,7 @@ __all__ = ["main"]
 def _executor_rows() -> list[dict[str, Any]]:
     from .errors import PluginLoadError
     from .executors import _registered, executor_entry_points, resolve_executor
+    from .plugins import _RUN_TIME
 
     rows = []
     for name, ep in sorted(executor_entry_points().items()):
@@ -40,7 +41,7 @@ def _executor_rows() -> list[dict[str, Any]]:
                 "kind": "executor",
                 "distribution": "",
                 "version": "",
-                "entry_point": "(registered at run time)",
+                "entry_point": _RUN_TIME,
                 "hooks": [],
                 "options": [],
                 "error": "",

@@ -42,11 +42,15 @@ def _show(report: airlock.FlushReport | None) -> None:
 
 
 def run() -> None:
-    """Run every step of the demo, printing what happens."""
+    """Run every step of the demo, printing what happens.
+
+    The steps name their executor (``sync``, except step 5), so what they
+    print holds whatever ``AIRLOCK_EXECUTOR`` or ``configure()`` says.
+    """
     print("airlock demo: side effects wait in a scope until its boundary decides.")
 
     _step("1. Intents wait in the scope until it ends")
-    with airlock.scope() as s:
+    with airlock.scope(executor="sync") as s:
         airlock.enqueue(send_email, 1)
         airlock.enqueue(charge_card, 42)
         print(f"   inside the scope, buffered: {[str(i) for i in s.intents]}  (nothing ran yet)")
@@ -55,7 +59,7 @@ def run() -> None:
 
     _step("2. An error discards everything the scope buffered")
     try:
-        with airlock.scope() as s:
+        with airlock.scope(executor="sync") as s:
             airlock.enqueue(send_email, 2)
             raise RuntimeError("the request failed")
     except RuntimeError as exc:
@@ -63,13 +67,13 @@ def run() -> None:
     _show(s.report)
 
     _step("3. A policy drops some intents (BlockTasks({'audit'}))")
-    with airlock.scope(policy=airlock.BlockTasks({"audit"})) as s:
+    with airlock.scope(policy=airlock.BlockTasks({"audit"}), executor="sync") as s:
         airlock.enqueue(audit, "login")
         airlock.enqueue(send_email, 3)
     _show(s.report)
 
     _step("4. A nested scope is captured by its outer scope")
-    with airlock.scope() as outer:
+    with airlock.scope(executor="sync") as outer:
         with airlock.scope() as inner:
             airlock.enqueue(send_email, 4, template="nested")
         print(f"   inner scope ended; outer now holds {[str(i) for i in outer.captured_intents]}")
@@ -92,7 +96,7 @@ def run() -> None:
         raise ConnectionError("broker unreachable")
 
     try:
-        with airlock.scope() as s:
+        with airlock.scope(executor="sync") as s:
             airlock.enqueue(send_email, 8)
             airlock.enqueue(broken, 9)
             airlock.enqueue(send_email, 10)

@@ -147,6 +147,10 @@ def _with_plugin(option: Any, plugin: str) -> Option:
     return replace(option, plugin=plugin)
 
 
+#: ``PluginInfo.entry_point`` of a plugin registered with :func:`register` (not from an entry point).
+_RUN_TIME = "(registered at run time)"
+
+
 class PluginHost:
     """A small facade over one pluggy ``PluginManager``; see the module doc."""
 
@@ -265,7 +269,7 @@ class PluginHost:
     def register(self, plugin: Any, name: str | None = None) -> str:
         pm = self.pm
         registered_name = self._register(pm, plugin, name)
-        self._infos[registered_name] = self._info(registered_name, plugin, "", "", "(registered at run time)")
+        self._infos[registered_name] = self._info(registered_name, plugin, "", "", _RUN_TIME)
         return registered_name
 
     def unregister(self, plugin: Any = None, name: str | None = None) -> None:

@@ -128,20 +128,34 @@ def airlock_disable_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callabl
     those entry-point plugins were not installed (``AIRLOCK_DISABLE_PLUGINS``).
 
     For plugin authors proving that installing a plugin changes nothing for
-    code that does not enable it. Plugins are loaded again after the test.
+    code that does not enable it. Plugins are loaded again after the test;
+    plugins registered at run time (``airlock.plugins.register``, e.g. in a
+    ``conftest.py``) stay registered throughout.
     """
+    from airlock import plugins
+
     disabled = False
+    registered = [
+        (info.name, plugins.get_plugin_manager().get_plugin(info.name))
+        for info in plugins.plugin_infos()
+        if info.entry_point == plugins._RUN_TIME
+    ]
+
+    def reload_keeping_registered() -> None:
+        plugins.reload()  # entry points are read again on next use; run-time registrations are dropped
+        for name, plugin in registered:
+            plugins.register(plugin, name)
 
     def disable(*names: str) -> None:
         nonlocal disabled
         monkeypatch.setenv("AIRLOCK_DISABLE_PLUGINS", ",".join(names))
-        airlock.plugins.reload()  # entry points are read again on next use
+        reload_keeping_registered()
         disabled = True
 
     yield disable
     if disabled:
         monkeypatch.undo()
-        airlock.plugins.reload()
+        reload_keeping_registered()
 
 
 @pytest.fixture

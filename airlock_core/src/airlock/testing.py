@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import inspect
 import os
+import shlex
 import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -70,14 +71,38 @@ def service_url(kind: str) -> str:
 
 
 def reachable(url: str, default_port: int, timeout: float = 2.0) -> str | None:
-    """None if a TCP connection to the URL's host and port succeeds, else the reason."""
-    parts = urlsplit(url)
-    host, port = parts.hostname or "127.0.0.1", parts.port or default_port
+    """None if a connection to the service ``url`` names succeeds, else the reason.
+
+    ``url`` is a URL (``redis://host:6379/0``, ``unix:///run/redis.sock``) or a
+    libpq key/value DSN (``host=db port=5432 dbname=test``); a host that is a
+    path is a Unix socket (for PostgreSQL, the directory holding ``.s.PGSQL.<port>``).
+    """
     try:
+        host, port = _address(url, default_port)
+    except ValueError as exc:
+        return f"cannot read an address from {url!r} ({exc})"
+    try:
+        if host.startswith("/"):
+            path = os.path.join(host, f".s.PGSQL.{port}") if os.path.isdir(host) else host
+            with socket.socket(socket.AF_UNIX) as unix:
+                unix.settimeout(timeout)
+                unix.connect(path)
+            return None
         with socket.create_connection((host, port), timeout=timeout):
             return None
     except OSError as exc:
         return f"{host}:{port} unreachable ({exc})"
+
+
+def _address(url: str, default_port: int) -> tuple[str, int]:
+    """(host or socket path, port) of a URL or a libpq key/value DSN; ValueError if unreadable."""
+    if "://" not in url and "=" in url:
+        fields = dict(pair.split("=", 1) for pair in shlex.split(url) if "=" in pair)
+        return fields.get("host") or "127.0.0.1", int(fields.get("port") or default_port)
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return parts.path, default_port
+    return parts.hostname or "127.0.0.1", parts.port or default_port
 
 
 def require_service(kind: str) -> str:
@@ -89,7 +114,7 @@ def require_service(kind: str) -> str:
     if problem is not None:
         variable = SERVICES[kind][0]
         message = f"{kind} service needed: {problem}; set {variable} to point at one"
-        if os.environ.get("CI", "").lower() == "true":
+        if os.environ.get("CI", "").lower() in ("true", "1", "yes"):  # how CI systems say they are one
             pytest.fail(f"{message} (CI=true: a missing service fails the run)")
         pytest.skip(message)
     return url
@@ -455,8 +480,10 @@ class Captured:
         report work as in any flush, and an executor's exception propagates
         carrying the report. The intents count as run even if dispatch fails,
         so nothing is dispatched twice. Intents the tasks enqueue meanwhile
-        are captured and become pending: ``while captured.pending:
-        captured.run()`` runs a cascade to the end.
+        are captured and become pending when the tasks run in this thread
+        (``sync``): ``while captured.pending: captured.run()`` runs a cascade
+        to the end. Tasks on other threads (``"threads"``) do not see the
+        capture, and the report completes when they are done.
         """
         scope = self._scope
         if scope.is_discarded:
