@@ -235,27 +235,44 @@ def test_shutdown_then_reuse(pool: ThreadsExecutor) -> None:
     assert pool(airlock.Intent(task=len, args=("abc",), kwargs={})).result(timeout=WAIT) == 3
 
 
-def test_work_submitted_before_interpreter_exit_completes(python, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    # Each task waits until the main script has finished, so the work can only
-    # complete while the interpreter is exiting.
-    code = f"""
-    import pathlib, time
+def after_main(tmp_path: Path, body: str) -> str:
+    """A script whose tasks can call ``wait_for_main()``: it returns once the
+    main script has finished, so what follows runs while the interpreter exits."""
+    return (
+        f"""
+    import pathlib, threading, time
     import airlock
 
     out = pathlib.Path({str(tmp_path)!r})
     main_done = out / "main-done"
 
-    def write_after_main(n):
+    def wait_for_main():
         deadline = time.monotonic() + {WAIT}
         while not main_done.exists() and time.monotonic() < deadline:
             time.sleep(0.01)
-        (out / f"task-{{n}}").write_text("after main" if main_done.exists() else "timed out")
+        return main_done.exists()
+    """
+        + body
+        + """
+    main_done.write_text("")
+    """
+    )
+
+
+def test_work_submitted_before_interpreter_exit_completes(python, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # Each task waits until the main script has finished, so the work can only
+    # complete while the interpreter is exiting.
+    code = after_main(
+        tmp_path,
+        """
+    def write_after_main(n):
+        (out / f"task-{n}").write_text("after main" if wait_for_main() else "timed out")
 
     with airlock.scope(executor="threads"):
         for n in range(6):
             airlock.enqueue(write_after_main, n)
-    main_done.write_text("")
-    """
+    """,
+    )
     result = python(code, env={"AIRLOCK_THREADS_MAX_WORKERS": "2"})
     assert result.returncode == 0, result.stderr
     written = {p.name: p.read_text() for p in tmp_path.iterdir() if p.name.startswith("task-")}
@@ -265,20 +282,14 @@ def test_work_submitted_before_interpreter_exit_completes(python, tmp_path: Path
 def test_work_a_task_flushes_while_the_interpreter_exits_runs_inline(python, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """concurrent.futures refuses new work once the interpreter exits: what a
     task flushes onto the pool then runs in the task's own thread, not lost."""
-    code = f"""
-    import pathlib, threading, time
-    import airlock
-
-    out = pathlib.Path({str(tmp_path)!r})
-    main_done = out / "main-done"
-
+    code = after_main(
+        tmp_path,
+        """
     def follow_up(n):
-        (out / f"follow-up-{{n}}").write_text(threading.current_thread().name)
+        (out / f"follow-up-{n}").write_text(threading.current_thread().name)
 
     def first(n):
-        deadline = time.monotonic() + {WAIT}
-        while not main_done.exists() and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_for_main()
         time.sleep(0.2)  # the interpreter is past its main script now
         with airlock.scope(executor="threads"):
             airlock.enqueue(follow_up, n)
@@ -286,8 +297,8 @@ def test_work_a_task_flushes_while_the_interpreter_exits_runs_inline(python, tmp
     with airlock.scope(executor="threads"):
         for n in range(2):
             airlock.enqueue(first, n)
-    main_done.write_text("")
-    """
+    """,
+    )
     result = python(code, env={"AIRLOCK_THREADS_MAX_WORKERS": "2"})
     assert result.returncode == 0, result.stderr
     assert "cannot schedule new futures" not in result.stderr
