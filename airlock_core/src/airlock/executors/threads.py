@@ -136,7 +136,8 @@ class ThreadsExecutor:
                 if not isinstance(error, RuntimeError):
                     raise
                 if _interpreter_exiting():
-                    return _run_inline(context, intent, report)
+                    done = self._done_callback(intent, None, report.hold() if report is not None else None)
+                    return _run_inline(context, intent, done)
                 if self._pool is pool or attempt == 2:  # not a shutdown() racing this submit
                     raise
                 continue
@@ -193,16 +194,15 @@ def _interpreter_exiting() -> bool:
     return bool(getattr(thread, "_shutdown", False))
 
 
-def _run_inline(context: Any, intent: Intent, report: FlushReport | None) -> Future[Any]:
-    """Run the task now in this thread (the pool is gone at interpreter exit); a done Future."""
+def _run_inline(context: Any, intent: Intent, done: Callable[[Future[Any]], None]) -> Future[Any]:
+    """Run the task now in this thread (the pool is gone at interpreter exit),
+    then ``done`` as if the pool had run it; returns the finished Future."""
     future: Future[Any] = Future()
     try:
         future.set_result(context.run(intent[0], *intent[1], **intent[2]))
     except Exception as error:
-        logger.error("airlock: %r failed in the threads executor", intent, exc_info=True)
         future.set_exception(error)
-        if report is not None:
-            report.hold()(intent, error)
+    done(future)
     return future
 
 
