@@ -33,13 +33,24 @@ test-all: $(VENV)/.installed
 # The oldest supported Python, when this machine has one (the core promises >= 3.10).
 PYTHON_OLDEST ?= $(firstword $(shell python3.10 -c 'import sys; print(sys.executable)' 2>/dev/null) \
                              $(wildcard /root/.pyenv/versions/3.10*/bin/python3.10))
+# The newest Python here, when it is >= 3.12: Django 6 (with its own tasks framework) needs it.
+PYTHON_NEWEST ?= $(firstword $(shell python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null) \
+                             $(wildcard /root/.pyenv/versions/3.13*/bin/python3.13))
 
-# The core with no plugin installed (also on the oldest Python), then each plugin alone.
+# The core with no plugin installed (also on the oldest and the newest Python),
+# then each plugin alone, and airlock-django once more with Django 6.
 test-isolated: test-core-alone
 	@if [ -n "$(PYTHON_OLDEST)" ]; then \
 	  $(MAKE) --no-print-directory test-core-alone PYTHON=$(PYTHON_OLDEST) CORE_VENV=.venv-core-oldest; \
 	else echo "no Python 3.10 here: the core's oldest-Python run is left out"; fi
+	@if [ -n "$(PYTHON_NEWEST)" ]; then \
+	  $(MAKE) --no-print-directory test-core-alone PYTHON=$(PYTHON_NEWEST) CORE_VENV=.venv-core-newest; \
+	else echo "no Python 3.13 here: the core's newest-Python run is left out"; fi
 	@set -e; for p in $(PLUGINS); do $(MAKE) --no-print-directory test-plugin PLUGIN=$$(basename $$p); done
+	@if [ -n "$(PYTHON_NEWEST)" ]; then \
+	  $(MAKE) --no-print-directory test-plugin PLUGIN=airlock-django PYTHON=$(PYTHON_NEWEST) \
+	    PLUGIN_VENV=.venv-airlock-django-6 PLUGIN_REQUIRES='django>=6'; \
+	else echo "no Python 3.13 here: airlock-django's run with Django 6 is left out"; fi
 
 CORE_VENV ?= .venv-core
 test-core-alone:
@@ -47,12 +58,13 @@ test-core-alone:
 	$(CORE_VENV)/bin/python -m pip --disable-pip-version-check -q install pytest gevent ./airlock_core
 	$(CORE_VENV)/bin/python -m pytest -p no:cacheprovider airlock_core/tests
 
-# make test-plugin PLUGIN=airlock-celery
+# make test-plugin PLUGIN=airlock-celery [PLUGIN_REQUIRES='django>=6'] (more requirements for that venv)
+PLUGIN_VENV ?= .venv-$(PLUGIN)
 test-plugin:
 	@test -n "$(PLUGIN)" || (echo "usage: make test-plugin PLUGIN=airlock-<name>"; exit 2)
-	rm -rf .venv-$(PLUGIN) && $(PYTHON) -m venv .venv-$(PLUGIN)
-	.venv-$(PLUGIN)/bin/python -m pip --disable-pip-version-check -q install ./airlock_core "./plugins/$(PLUGIN)[test]"
-	AIRLOCK_TEST_PLUGIN_ALONE=$(PLUGIN) .venv-$(PLUGIN)/bin/python -m pytest -p no:cacheprovider plugins/$(PLUGIN)/tests
+	rm -rf $(PLUGIN_VENV) && $(PYTHON) -m venv $(PLUGIN_VENV)
+	$(PLUGIN_VENV)/bin/python -m pip --disable-pip-version-check -q install ./airlock_core "./plugins/$(PLUGIN)[test]" $(if $(PLUGIN_REQUIRES),'$(PLUGIN_REQUIRES)')
+	AIRLOCK_TEST_PLUGIN_ALONE=$(PLUGIN) $(PLUGIN_VENV)/bin/python -m pytest -p no:cacheprovider plugins/$(PLUGIN)/tests
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/run.py

@@ -35,6 +35,9 @@ sys.path.insert(0, str(Path(__file__).parent))  # the test project's package
 #: (and says so in ``AIRLOCK_TEST_PLUGIN_ALONE``); they run in the workspace run.
 collect_ignore = ["test_django_celery_e2e.py"] if os.environ.get("AIRLOCK_TEST_PLUGIN_ALONE") else []
 
+#: Django's own tasks framework (Django >= 6), else the django-tasks backport.
+TASKS_PACKAGE = "django.tasks" if django.VERSION >= (6, 0) else "django_tasks"
+
 
 def _postgres() -> dict[str, object]:
     url = urlsplit(service_url("postgres"))
@@ -67,14 +70,18 @@ def _settings() -> dict[str, object]:
         "ALLOWED_HOSTS": ["testserver"],
         "USE_TZ": True,
         "DATABASES": databases,
-        "INSTALLED_APPS": ["airlock.integrations.django", "django_tasks", "airlock_django_testproject"],
+        "INSTALLED_APPS": [
+            "airlock.integrations.django",
+            *(["django_tasks"] if TASKS_PACKAGE == "django_tasks" else []),  # the backport is an app
+            "airlock_django_testproject",
+        ],
         "MIDDLEWARE": ["airlock.integrations.django.AirlockMiddleware"],
         "ROOT_URLCONF": "airlock_django_testproject.urls",
         "DEFAULT_AUTO_FIELD": "django.db.models.AutoField",
         "AIRLOCK": {},
         "TASKS": {
-            "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"},
-            "dummy": {"BACKEND": "django_tasks.backends.dummy.DummyBackend", "QUEUES": ["default", "q1"]},
+            "default": {"BACKEND": f"{TASKS_PACKAGE}.backends.immediate.ImmediateBackend"},
+            "dummy": {"BACKEND": f"{TASKS_PACKAGE}.backends.dummy.DummyBackend", "QUEUES": ["default", "q1"]},
         },
     }
 

@@ -6,21 +6,20 @@ which accepts Task objects although they are not callable.
 
 from __future__ import annotations
 
+import django
 import pytest
 from airlock_django import django_tasks_executor
 from airlock_django_testproject.models import Thing
-from airlock_django_testproject.tasks import note, record_visible
+from airlock_django_testproject.task_objects import note_on_dummy, note_task, visible_task
+from airlock_django_testproject.tasks import note
 
 import airlock
 from airlock.integrations.executors.django_tasks import django_tasks_executor as compatible
 
-try:
-    from django.tasks import task, task_backends  # Django >= 6
-except ImportError:
-    from django_tasks import task, task_backends
-
-visible_task = task()(record_visible)
-note_task = task()(note)
+if django.VERSION >= (6, 0):  # the same choice as conftest.TASKS_PACKAGE
+    from django.tasks import TaskResult, task_backends
+else:
+    from django_tasks import TaskResult, task_backends
 
 
 @pytest.fixture
@@ -57,11 +56,11 @@ def test_a_task_object_enqueued_in_a_request_scope_runs_after_commit(alias, prob
 
 
 def test_without_options_enqueue_on_the_task_s_own_backend(dummy_backend):
-    note_on_dummy = task(backend="dummy")(note)
     django_tasks_executor(airlock.Intent(note_on_dummy, ("x",), {}))
 
     [result] = dummy_backend.results
-    assert result.task.func is note and result.args == ["x"]
+    assert isinstance(result, TaskResult)  # of the framework this Django provides
+    assert result.task.func is note_on_dummy.func and result.args == ["x"]
 
 
 def test_dispatch_options_go_through_using(dummy_backend):
