@@ -272,3 +272,74 @@ def test_keyword_arguments_decide_when_arguments_are_equal() -> None:
     ]
     assert group(intents) == ([0, 2, 3, 4], [0, 0, 2, 3, 4, 2])
     assert group(intents, keep="last") == ([1, 3, 4, 5], [1, 1, 5, 3, 4, 5])
+
+
+def test_equal_unhashable_arguments_merge_whichever_path_the_flush_takes() -> None:
+    """Sameness is ``==`` for the bulk path and the key path alike: an unrelated
+    intent with a dispatch option (which sends the flush down the key path)
+    changes nothing."""
+    for unrelated in ([], [airlock.Intent(print, ("unrelated",), dispatch_options={"queue": "q"})]):
+        intents = [
+            airlock.Intent(notify, (1,), {"ids": [1, 2]}),
+            airlock.Intent(notify, (1,), {"ids": [1.0, 2]}),
+            airlock.Intent(notify, ({"a": 1, "b": 2},)),
+            airlock.Intent(notify, ({"b": 2, "a": 1},)),
+            *unrelated,
+        ]
+        assert coalesce(intents) == [intents[0], intents[2], *unrelated]
+
+
+class Compared:
+    """A hashable argument that counts how often it is compared with ``==``."""
+
+    comparisons = 0
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __hash__(self) -> int:
+        return hash(self.n)
+
+    def __eq__(self, other: object) -> bool:
+        Compared.comparisons += 1
+        return isinstance(other, Compared) and other.n == self.n
+
+
+class UnpicklableTask:
+    """A task object like a Huey task or Dramatiq actor: it holds a lock, so it cannot be pickled."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+
+    def __call__(self, *args: Any) -> None:
+        """Does nothing."""
+
+
+def test_unhashable_arguments_of_an_unpicklable_task_are_not_compared_pairwise() -> None:
+    """Dict arguments of a task that cannot be pickled: each key is compared with
+    the keys equal to it, not with every key before it (which was quadratic)."""
+    task = UnpicklableTask()
+    intents = [airlock.Intent(task, ({"id": Compared(n)},)) for n in range(400) for _ in range(2)]
+    Compared.comparisons = 0
+    kept = coalesce(intents)
+    assert kept == intents[::2]
+    assert Compared.comparisons < 2 * len(intents), Compared.comparisons
+
+
+def test_a_per_task_key_also_matches_the_task_s_registered_name() -> None:
+    class RegisteredTask:
+        """Like a Celery task: its ``name`` is the dotted registered name."""
+
+        name = "shop.tasks.reindex"
+
+        def __call__(self, *args: Any) -> None:
+            """Does nothing."""
+
+    reindex = RegisteredTask()
+    recorder = Recorder()
+    for spec in ({"shop.tasks.reindex": lambda intent: intent.args[0]}, {"reindex": lambda intent: intent.args[0]}):
+        recorder.seen.clear()
+        with airlock.scope(executor=recorder, coalesce=True, coalesce_keep="last", coalesce_key=spec):
+            for product, payload in [(1, "v1"), (2, "v1"), (1, "v2")]:
+                airlock.enqueue(reindex, product, payload)
+        assert [i.args for i in recorder.seen] == [(2, "v1"), (1, "v2")], spec

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any
 
@@ -40,13 +39,12 @@ def default_key(intent: Intent) -> tuple[Any, ...]:
 class Groups:
     """Maps keys to the first value (an intent, or its position) filed with an equal key.
 
+    Keys are equal when Python calls them equal (``==``), hashable or not.
     Hashable keys go through a dict. An unhashable key (a list or dict
-    argument) falls back to equality: it is filed under a fingerprint (its
-    pickle, else its type) and compared with ``==`` to the keys filed there,
-    so equal values that pickle alike merge (equal ones that pickle differently,
-    such as dicts in another insertion order, stay apart) and nothing merges
-    by accident of representation.
-    A comparison that raises (e.g. numpy arrays) counts as "different".
+    argument) is filed under a hashable stand-in that equal keys share (see
+    :func:`_fingerprint`) and compared with ``==`` to the keys filed there,
+    so grouping stays about one dict lookup per key. A comparison that
+    raises (e.g. numpy arrays) counts as "different".
     """
 
     __slots__ = ("_hashed", "_buckets")
@@ -71,11 +69,28 @@ class Groups:
         return value
 
 
-def _fingerprint(key: Any) -> Hashable:
+def _fingerprint(value: Any) -> Hashable:
+    """A hashable stand-in for ``value``, the same for values that are equal.
+
+    Hashable values stand for themselves; tuples, lists, dicts and sets stand
+    for what they hold, tagged by kind (so a list and a tuple, never equal,
+    get different ones); any other unhashable value stands for its type, and
+    only ``==`` tells those apart.
+    """
     try:
-        return pickle.dumps(key, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception:  # unpicklable (locks, lambdas...): equality alone decides, within the type
-        return type(key).__qualname__
+        hash(value)
+        return value
+    except TypeError:
+        pass
+    if isinstance(value, tuple):
+        return tuple(map(_fingerprint, value))
+    if isinstance(value, list):
+        return ("list", tuple(map(_fingerprint, value)))
+    if isinstance(value, dict):  # keys are hashable; equal dicts hold equal items in any order
+        return ("dict", frozenset((k, _fingerprint(v)) for k, v in value.items()))
+    if isinstance(value, (set, frozenset)):
+        return ("set", frozenset(value))
+    return ("value of type", type(value).__qualname__)
 
 
 def _equal(a: Any, b: Any) -> bool:

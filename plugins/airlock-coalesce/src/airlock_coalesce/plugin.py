@@ -74,7 +74,9 @@ def key_function(spec: KeyFunction | Mapping[str, KeyFunction] | None) -> KeyFun
     """The key function for a ``coalesce_key`` value.
 
     A custom key is combined with the task, so different tasks never merge.
-    In a mapping, tasks not named use :func:`default_key`.
+    A mapping is looked up by the intent's ``name`` and then by the task's
+    full registered name (a Celery task's ``name``, ``"shop.tasks.reindex"``);
+    tasks named by neither use :func:`default_key`.
     """
     if spec is None:
         return default_key
@@ -85,6 +87,9 @@ def key_function(spec: KeyFunction | Mapping[str, KeyFunction] | None) -> KeyFun
 
     def per_task(intent: Intent) -> Any:
         custom = by_name.get(intent.name)
+        if custom is None:
+            registered = getattr(intent[0], "name", None)
+            custom = by_name.get(registered) if isinstance(registered, str) else None
         return default_key(intent) if custom is None else (intent[0], custom(intent))
 
     return per_task
