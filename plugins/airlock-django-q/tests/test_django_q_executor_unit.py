@@ -97,9 +97,16 @@ def test_a_task_kwarg_named_like_an_option_the_intent_does_not_set_is_refused(as
     assert async_task_calls == []
 
 
-@pytest.mark.parametrize("name", ["task_name", "q_options"])
+@pytest.mark.parametrize("name", ["func", "task_name", "q_options"])
 def test_a_task_kwarg_django_q_always_takes_is_refused_even_with_options(name, async_task_calls):
     intent = Intent(task=send_mail, args=(), kwargs={name: "x"}, dispatch_options={"group": "g"})
     with pytest.raises(TypeError, match=rf"keyword argument\(s\) '{name}'.*would never receive them"):
+        django_q_executor(intent)
+    assert async_task_calls == []
+
+
+def test_priority_is_refused_with_a_hint_to_route_it_elsewhere(async_task_calls):
+    intent = Intent(task=send_mail, args=(1,), dispatch_options={"priority": 9})
+    with pytest.raises(TypeError, match=r"'priority'.*django-q2 has no task priorities.*priority_routes"):
         django_q_executor(intent)
     assert async_task_calls == []

@@ -11,8 +11,8 @@ always takes that one), and turns what would still go wrong into a
 - a dispatch option django-q2 does not know (``countdown``, ``queue``) would
   be handed to the task as a keyword argument, failing later in a worker;
 - an option given both directly and in ``q_options`` with different values;
-- a task keyword argument django-q2 would take as an option: ``task_name``
-  and ``q_options`` always, and any option name (``timeout``, ``group``,
+- a task keyword argument django-q2 would take as its own: ``func``,
+  ``task_name`` and ``q_options`` always, and any option name (``timeout``, ``group``,
   ``hook``) that the intent's options do not set themselves.
 """
 
@@ -52,19 +52,25 @@ _HINTS = {
     "delay": "django-q2 has no delayed tasks; use django_q.tasks.schedule() for those",
     "queue": "use 'cluster', a cluster name from Q_CLUSTER['ALT_CLUSTERS']",
     "name": "use 'task_name'",
+    "priority": (
+        "django-q2 has no task priorities; route by priority to another executor with airlock-priority's "
+        "priority_routes (which leaves the option on), or leave it out"
+    ),
 }
 
 _async_task: Callable[..., Any] | None = None
 
 
-#: Task keyword arguments django-q2 takes as its own whatever ``q_options`` holds.
-_ALWAYS_TAKEN = frozenset({"task_name", "q_options"})
+#: Task keyword arguments django-q2 takes as its own whatever ``q_options`` holds
+#: (``func`` is ``async_task``'s own first parameter).
+_ALWAYS_TAKEN = frozenset({"func", "task_name", "q_options"})
 
 
 def django_q_executor(intent: Intent) -> Any:
     """Queue ``intent`` with django-q2; return what ``async_task`` returns.
 
-    That is the task id, or the result when ``sync=True`` runs it inline.
+    That is the task id, also when ``sync=True`` runs it inline (its result
+    is then stored: ``django_q.tasks.result(task_id)``).
     ``dispatch_options`` are ``async_task`` options (see
     :data:`ASYNC_TASK_OPTIONS`), given directly or in ``q_options``, a dict
     of those same options; the executor passes them all in ``q_options``, so
