@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -104,18 +105,23 @@ def test_the_original_docs_priority_executor_still_reads_the_priority(log: list[
 
 
 def test_routes_to_a_real_threads_executor() -> None:
-    done: list[str] = []
+    ran_on: dict[str, str] = {}
+
+    def record(label: str) -> None:
+        ran_on[label] = threading.current_thread().name
+
     pool = ThreadsExecutor(max_workers=2)
     airlock.register_executor("background", pool)
     try:
         with airlock.scope(priority_routes={0: "background"}) as scope:  # scope executor: sync
-            airlock.enqueue(done.append, "background", _dispatch_options=p(3))
-            airlock.enqueue(done.append, "inline", _dispatch_options=p(-1))
+            airlock.enqueue(record, "background", _dispatch_options=p(3))
+            airlock.enqueue(record, "inline", _dispatch_options=p(-1))
         pool.shutdown(wait=True)
     finally:
         airlock.unregister_executor("background")
         pool.shutdown()
-    assert sorted(done) == ["background", "inline"]
+    assert ran_on["inline"] == threading.current_thread().name  # the scope's sync executor, here
+    assert ran_on["background"] != threading.current_thread().name  # the pool's worker thread
     assert len(scope.report.dispatched) == 2
 
 
