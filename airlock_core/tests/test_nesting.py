@@ -173,3 +173,50 @@ class TestThreeLevels:
                 with airlock.scope(executor=recording_executor):
                     airlock.enqueue(task, "inner-1")
                 assert labels(recording_executor.intents) == ["inner-1"]
+
+
+def test_a_late_nested_flush_under_a_discarded_ancestor_dispatches_nothing() -> None:
+    """An asyncio task started in a scope that is then discarded flushes later:
+    the ancestor's verdict stands, and the report says discarded."""
+    import asyncio
+
+    sent: list[str] = []
+    reports: list[airlock.FlushReport] = []
+
+    async def send_welcome() -> None:
+        await asyncio.sleep(0)  # the enclosing scope ends meanwhile
+        with airlock.scope() as nested:
+            airlock.enqueue(sent.append, "welcome")
+        reports.append(nested.report)
+
+    async def main() -> None:
+        with pytest.raises(RuntimeError), airlock.scope() as outer:
+            task = asyncio.ensure_future(send_welcome())
+            raise RuntimeError("the view failed")
+        assert outer.is_discarded
+        await task
+
+    asyncio.run(main())
+    assert sent == []
+    [report] = reports
+    assert [(fate.intent.args, fate.status) for fate in report.fates()] == [(("welcome",), "discarded")]
+
+
+def test_a_late_nested_flush_passes_by_a_flushed_ancestor() -> None:
+    import asyncio
+
+    sent: list[str] = []
+
+    async def send_welcome() -> None:
+        await asyncio.sleep(0)  # the enclosing scope flushes meanwhile
+        with airlock.scope():
+            airlock.enqueue(sent.append, "welcome")
+
+    async def main() -> None:
+        with airlock.scope() as outer:
+            task = asyncio.ensure_future(send_welcome())
+        assert outer.is_flushed
+        await task
+
+    asyncio.run(main())
+    assert sent == ["welcome"]

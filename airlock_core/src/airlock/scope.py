@@ -494,13 +494,21 @@ class Scope:
         return False
 
     def _walk_parent_chain_for_approval(self, intents: list[Intent]) -> list[Intent]:
-        """Offer ``intents`` to each ancestor, nearest first; return what all let through."""
+        """Offer ``intents`` to each ancestor, nearest first; return what all let through.
+
+        An ancestor that already flushed can capture nothing more and is
+        passed by. One that was discarded decided that nothing enqueued under
+        it escapes: every intent still on its way is reported ``discarded``.
+        """
         report = self._report
         assert report is not None  # _flush creates it before walking
         parent = self._parent
         while parent is not None and intents:
-            if parent._flushed or parent._discarded:
-                parent = parent._parent  # it already decided; it can capture nothing more
+            if parent._discarded:
+                report.discarded.extend(intents)
+                return []
+            if parent._flushed:
+                parent = parent._parent
                 continue
             allowed = parent.before_descendant_flushes(self, intents)
             if not isinstance(allowed, list):
