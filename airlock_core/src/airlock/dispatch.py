@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import FlushFailed, add_note
 from .executors import resolve_executor
-from .executors.sync import sync_executor
+from .executors.sync import refuse_awaitable, sync_executor
 from .intent import Buffered, Intent, as_intent, promote
 
 if TYPE_CHECKING:
@@ -150,8 +150,9 @@ class _Loop:
                         target(intent)
                     else:
                         execute(intent, target, scope)
-                elif direct:
-                    intent[0](*intent[1], **intent[2])  # sync_executor, inlined
+                elif direct:  # sync_executor, inlined
+                    if (result := intent[0](*intent[1], **intent[2])) is not None:
+                        refuse_awaitable(result, intent[0], "sync")
                 elif execute is None:
                     executor(intent)
                 else:

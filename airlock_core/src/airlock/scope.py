@@ -10,7 +10,7 @@ final word.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Coroutine, Generator, Mapping
 from contextvars import Token
 from operator import length_hint
 from types import MappingProxyType
@@ -21,7 +21,7 @@ from .config import _config, _configured_scope, _default, default_executor
 from .dispatch import abandon, dispatch, run_after_flush, run_before_flush
 from .errors import NoScopeError, PolicyEnqueueError, ScopeStateError
 from .executors import resolve_executor
-from .executors.sync import sync_executor
+from .executors.sync import refuse_awaitable, sync_executor
 from .intent import Intent, promote
 from .policies import AllowAll, Policy, check_policy
 from .report import FlushReport
@@ -465,9 +465,11 @@ class Scope:
         try:
             for item in remaining:
                 if item[2]:
-                    item[0](*item[1], **item[2])
+                    result = item[0](*item[1], **item[2])
                 else:
-                    item[0](*item[1])  # cheaper without an empty ** dict
+                    result = item[0](*item[1])  # cheaper without an empty ** dict
+                if result is not None:  # a coroutine would never run: refuse it
+                    refuse_awaitable(result, item[0], "sync")
         except BaseException as exc:
             # By position: a task that read scope.intents replaced the buffered tuples by Intents.
             self._inline_failed(intents, len(intents) - length_hint(remaining) - 1, exc)
@@ -712,7 +714,13 @@ _TASK_METHODS = ("enqueue", "apply_async", "delay", "send", "send_with_options",
 
 
 def _is_task_object(task: object) -> bool:
-    """True for a non-callable task object an executor knows how to dispatch."""
+    """True for a non-callable task object an executor knows how to dispatch.
+
+    Coroutines and generators have a ``send`` method too, but they are what
+    calling a function returned, not a task.
+    """
+    if isinstance(task, (Coroutine, Generator, AsyncGenerator)):
+        return False
     return any(callable(getattr(task, name, None)) for name in _TASK_METHODS)
 
 

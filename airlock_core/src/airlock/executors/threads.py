@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _context
 from ..intent import Intent
+from .sync import refuse_awaitable
 
 if TYPE_CHECKING:
     from ..report import FlushReport
@@ -127,7 +128,7 @@ class ThreadsExecutor:
             took_slot = pool.slots.acquire(blocking=threading.get_ident() not in pool.workers)
             release = report.hold() if report is not None else None
             try:
-                future = pool.executor.submit(context.run, intent[0], *intent[1], **intent[2])
+                future = pool.executor.submit(context.run, _call_task, intent[0], intent[1], intent[2])
             except BaseException as error:
                 if took_slot:
                     pool.slots.release()
@@ -194,12 +195,20 @@ def _interpreter_exiting() -> bool:
     return bool(getattr(thread, "_shutdown", False))
 
 
+def _call_task(task: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """What a worker thread runs: the task; a coroutine it returns is refused (nothing would run it)."""
+    result = task(*args, **kwargs)
+    if result is not None:
+        refuse_awaitable(result, task, "threads")
+    return result
+
+
 def _run_inline(context: Any, intent: Intent, done: Callable[[Future[Any]], None]) -> Future[Any]:
     """Run the task now in this thread (the pool is gone at interpreter exit),
     then ``done`` as if the pool had run it; returns the finished Future."""
     future: Future[Any] = Future()
     try:
-        future.set_result(context.run(intent[0], *intent[1], **intent[2]))
+        future.set_result(context.run(_call_task, intent[0], intent[1], intent[2]))
     except Exception as error:
         future.set_exception(error)
     done(future)
