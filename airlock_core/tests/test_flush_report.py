@@ -367,6 +367,21 @@ class TestBatchingExecutor:
         assert report.dispatched == []
         assert [(i.args[0], exc) for i, exc in report.failed] == [("a", info.value), ("b", info.value)]
 
+    def test_a_context_failing_on_entry_attempted_nothing(self) -> None:
+        class Unreachable(Batching):
+            @contextmanager
+            def flush_context(self, report: FlushReport) -> Iterator[None]:
+                raise ConnectionError("cannot reach the broker")
+                yield  # a generator, as flush contexts are
+
+        with pytest.raises(ConnectionError) as info, airlock.scope(executor=Unreachable()) as s:
+            for label in "ab":
+                airlock.enqueue(step, label)
+        report = info.value.airlock_report  # type: ignore[attr-defined]
+        assert report is s.report and report.complete and not report.ok
+        assert labels(report.not_attempted) == ["a", "b"]
+        assert report.summary() == "flushed: 2 not_attempted"
+
     def test_failing_call_can_name_earlier_undelivered_intents(self) -> None:
         class Pipeline(Batching):
             def __call__(self, intent: Intent) -> None:

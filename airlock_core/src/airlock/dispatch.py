@@ -162,9 +162,17 @@ class _Loop:
         self.report._dispatched.extend(whole[self._done_upto :])
 
     def run_in_contexts(self, intents: Sequence[Intent]) -> None:
-        """``run`` inside the flush contexts of the executors it uses, exited at the end."""
+        """``run`` inside the flush contexts of the executors it uses, exited at the end.
+
+        If the executor's context fails on entry, nothing was attempted.
+        """
         try:
             self.enter_context_of(self.executor)
+        except BaseException as exc:
+            self.report._not_attempted.extend(intents)
+            self.error = exc
+            raise
+        try:
             self.run(intents)
         except BaseException:
             if self.contexts is not None:
