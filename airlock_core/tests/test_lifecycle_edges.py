@@ -285,3 +285,29 @@ def test_the_note_of_a_flush_that_raised_before_dispatch_counts_its_intents() ->
         with airlock.scope(_RaisingPolicy()):
             airlock.enqueue(noop, 1)
     assert "airlock flush report: flushed: 1 not_attempted" in getattr(caught.value, "__notes__", [])
+
+
+def test_exit_in_another_context_says_so_and_leaves_the_scope_usable() -> None:
+    """Entered in one asyncio task, exited in another (an async fixture's setup
+    and teardown): a ScopeStateError that says why, and flush() still works."""
+    import asyncio
+
+    sent: list[str] = []
+    scope = airlock.Scope()
+
+    async def setup() -> None:
+        scope.enter()
+        airlock.enqueue(sent.append, "kept")
+
+    async def teardown() -> None:
+        with pytest.raises(airlock.ScopeStateError, match="exited in another context"):
+            scope.exit()
+        assert not scope.is_active
+        scope.flush()
+
+    async def main() -> None:
+        await asyncio.ensure_future(setup())
+        await asyncio.ensure_future(teardown())
+
+    asyncio.run(main())
+    assert sent == ["kept"] and scope.is_flushed

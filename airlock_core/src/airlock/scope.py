@@ -236,8 +236,11 @@ class Scope:
         """Deactivate; the previous scope becomes active. Call before flush/discard."""
         if self._token is None:
             raise ScopeStateError("Scope is not active.")
-        _context.current_scope.reset(self._token)
-        self._token = None
+        token, self._token = self._token, None
+        try:
+            _context.current_scope.reset(token)
+        except ValueError:
+            raise _exited_elsewhere(self) from None
 
     #: Whether ``enqueue()`` may skip ``_add``: True when the subclass keeps the
     #: base one, its ``_enqueue_guard`` when that says when its own must run, else False.
@@ -298,8 +301,11 @@ class Scope:
         token = self._token
         if token is None:
             raise ScopeStateError("Scope is not active.")
-        _reset_scope(token)
         self._token = None
+        try:
+            _reset_scope(token)
+        except ValueError:
+            raise _exited_elsewhere(self) from None
         if self._flushed or self._discarded:
             return
         if error is None and not self._intents:
@@ -608,6 +614,15 @@ class Scope:
 
 
 _base_dispatch_all = Scope._dispatch_all
+
+
+def _exited_elsewhere(scope: Scope) -> ScopeStateError:
+    """The error for exiting ``scope`` in another context than the one that entered it."""
+    return ScopeStateError(
+        f"{scope!r} was exited in another context than the one that entered it (another asyncio task or "
+        "thread, e.g. an async fixture's setup and teardown): that context still sees it as active. "
+        "Enter and exit a scope in the same task; it is now inactive here, and flush() or discard() still work."
+    )
 
 
 def _defining_class(cls: type, name: str) -> type:
