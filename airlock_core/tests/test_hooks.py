@@ -601,3 +601,29 @@ class TestAfterFlushHook:
         with pytest.raises(ValueError, match="bad"), airlock.scope():
             airlock.enqueue(step, "bad")
         assert any("airlock_after_flush" in r.getMessage() for r in caplog.records)
+
+    @pytest.mark.parametrize("scope_class", [Scope, type("Sub", (Scope,), {})], ids=["Scope", "subclass"])
+    def test_the_blocks_error_wins_over_an_after_flush_error(self, airlock_plugin, caplog, scope_class) -> None:  # type: ignore[no-untyped-def]
+        class Broken:
+            @airlock.hookimpl
+            def airlock_after_flush(self) -> None:
+                raise RuntimeError("observer broke")
+
+        airlock_plugin(Broken())
+        with pytest.raises(KeyError), scope_class() as scope:
+            airlock.enqueue(step, "a")
+            raise KeyError("the block's own error")
+        assert scope.is_discarded and scope.report.complete
+        assert any("airlock_after_flush hook failed" in r.getMessage() for r in caplog.records)
+
+    def test_flush_failed_wins_over_an_after_flush_error(self, airlock_plugin, caplog) -> None:  # type: ignore[no-untyped-def]
+        class Broken:
+            @airlock.hookimpl
+            def airlock_after_flush(self) -> None:
+                raise RuntimeError("observer broke")
+
+        airlock_plugin(Broken())
+        with pytest.raises(airlock.FlushFailed), airlock.scope(fail_fast=False):
+            airlock.enqueue(step, "bad")
+            airlock.enqueue(step, "good")
+        assert any("airlock_after_flush hook failed" in r.getMessage() for r in caplog.records)

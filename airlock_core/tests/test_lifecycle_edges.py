@@ -311,3 +311,24 @@ def test_exit_in_another_context_says_so_and_leaves_the_scope_usable() -> None:
 
     asyncio.run(main())
     assert sent == ["kept"] and scope.is_flushed
+
+
+def test_the_with_block_asks_should_flush_and_flush_even_when_patched() -> None:
+    """As airlock-py did: a test that patches them (on the class or on the
+    instance) sees the with block go through them."""
+    from unittest import mock
+
+    sent: list[str] = []
+    with mock.patch.object(airlock.Scope, "should_flush", return_value=False), airlock.scope() as scope:
+        airlock.enqueue(sent.append, "held back")
+    assert sent == [] and scope.is_discarded
+
+    with mock.patch.object(airlock.Scope, "flush", autospec=True) as flush, airlock.scope() as scope:
+        airlock.enqueue(sent.append, "not flushed")
+    flush.assert_called_once_with(scope)
+    assert sent == []
+
+    with airlock.scope() as scope:
+        scope.should_flush = lambda error: False  # type: ignore[method-assign]
+        airlock.enqueue(sent.append, "instance says no")
+    assert sent == [] and scope.is_discarded

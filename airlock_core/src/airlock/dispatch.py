@@ -83,11 +83,13 @@ def dispatch(
             logger.exception("airlock: an airlock_after_flush hook failed while a dispatch error propagates")
         raise
     failed = loop.failed  # failures an executor reports later (threads) are logged, never raised here
-    run_after_flush(scope, report)
-    if failed:
-        error = FlushFailed(f"{len(failed)} of {len(intents)} intents failed to dispatch", failed)
-        _attach(error, report)
-        raise error
+    if not failed:
+        run_after_flush(scope, report)
+        return
+    error = FlushFailed(f"{len(failed)} of {len(intents)} intents failed to dispatch", failed)
+    _attach(error, report)
+    run_after_flush(scope, report, propagating=error)
+    raise error
 
 
 class _Loop:
@@ -344,15 +346,27 @@ def _left_out_count(buffered: Buffered, returned: set[int]) -> int | None:
     return len(items) - len(returned)
 
 
-def run_after_flush(scope: Scope, report: FlushReport) -> None:
-    """Complete the report; ``airlock_after_flush`` runs when it is complete."""
+def run_after_flush(scope: Scope, report: FlushReport, propagating: BaseException | None = None) -> None:
+    """Complete the report; ``airlock_after_flush`` runs when it is complete.
+
+    A hook's exception propagates, unless another exception is on its way
+    out (``propagating``, or the ``with`` block's, ``scope._unwinding``):
+    then it is logged, so an observer cannot replace the error that matters.
+    """
     hooks = scope._hooks.after_flush
     if not hooks:
         report._finish(None)
         return
+    propagating = propagating or scope._unwinding
 
     def after(report: FlushReport) -> None:
         for hook in hooks:
-            hook(scope, report)
+            if propagating is None:
+                hook(scope, report)
+                continue
+            try:
+                hook(scope, report)
+            except Exception:
+                logger.exception("airlock: an airlock_after_flush hook failed while %r propagates", propagating)
 
     report._finish(after)

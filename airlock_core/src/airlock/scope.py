@@ -247,6 +247,8 @@ class Scope:
     _appends_plainly: bool | Callable[[Scope], object] = True
     #: Only the base class takes the inlined ``with`` path; see __init_subclass__.
     _inline_lifecycle = True
+    #: The exception leaving the ``with`` block while :meth:`_end` runs, else None.
+    _unwinding: BaseException | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -276,10 +278,29 @@ class Scope:
         """``__exit__`` of subclasses: ``exit()``, then ``flush()`` if ``should_flush(error)`` else ``discard()``."""
         self.exit()
         if not self._flushed and not self._discarded:
+            self._end(error)
+
+    def _end(self, error: BaseException | None) -> None:
+        """``flush()`` if ``should_flush(error)`` else ``discard()``.
+
+        While ``error`` (the block's exception) propagates, a failing
+        ``airlock_after_flush`` hook is logged rather than raised, so it
+        cannot replace that exception.
+        """
+        if error is None:
+            if self.should_flush(None):
+                self.flush()
+            else:
+                self.discard()
+            return
+        self._unwinding = error
+        try:
             if self.should_flush(error):
                 self.flush()
             else:
                 self.discard()
+        finally:
+            del self._unwinding  # back to the class's None; no cycle through the traceback
 
     def __enter__(self) -> Scope:
         # ``enter()``, inlined: this is the cost of every request.
@@ -311,15 +332,18 @@ class Scope:
         if error is None and not self._intents:
             self._flushed = True
             self._plain_add = False
-        elif not self._inline_lifecycle:
-            if self.should_flush(error):
-                self.flush()
-            else:
-                self.discard()
-        elif error is not None:
-            self.discard()
-        else:
+        elif (
+            error is None
+            and self._inline_lifecycle
+            # should_flush and flush as written here, not patched in later (mock.patch.object in a test)
+            and (cls := type(self)).flush is _base_flush
+            and cls.should_flush is _base_should_flush
+            and "flush" not in (own := self.__dict__)
+            and "should_flush" not in own
+        ):
             self._flush()
+        else:
+            self._end(error)
 
     def __call__(self, func: F) -> F:
         """``@airlock.scope(...)`` as a decorator, as airlock-py allowed.
@@ -614,6 +638,8 @@ class Scope:
 
 
 _base_dispatch_all = Scope._dispatch_all
+_base_flush = Scope.flush
+_base_should_flush = Scope.should_flush
 
 
 def _exited_elsewhere(scope: Scope) -> ScopeStateError:
