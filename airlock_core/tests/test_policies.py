@@ -196,3 +196,27 @@ class TestLocalPolicies:
                 airlock.enqueue(send_email, 2)
         assert seen == [True, True, True, True, True]
         assert airlock._in_policy.get() is False
+
+
+def test_local_policy_as_a_decorator_of_plain_and_async_functions() -> None:
+    """As airlock-py's contextmanager-based policy() allowed: each call runs under it."""
+    import asyncio
+
+    sent: list[str] = []
+
+    @airlock.policy(airlock.BlockTasks({"append"}))
+    def quiet() -> None:
+        airlock.enqueue(sent.append, "blocked")
+
+    @airlock.policy(airlock.BlockTasks({"append"}))
+    async def quiet_async() -> None:
+        airlock.enqueue(sent.append, "blocked too")
+
+    with airlock.scope() as scope:
+        quiet()
+        quiet()  # a fresh policy per call: no "already active"
+        asyncio.run(quiet_async())
+        airlock.enqueue(sent.append, "outside: kept")
+    assert sent == ["outside: kept"]
+    assert len(scope.report.dropped) == 3
+    assert quiet.__name__ == "quiet"

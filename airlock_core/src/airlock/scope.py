@@ -725,7 +725,9 @@ class policy:  # noqa: N801 - a function-like context manager, named as the API 
 
     The intents go to the same buffer; at flush their local policies are
     checked innermost first, then the scope's policy. Nothing is buffered
-    separately and nothing is reordered.
+    separately and nothing is reordered. ``@airlock.policy(p)`` decorates a
+    function (plain or ``async``): each call runs under a fresh
+    ``airlock.policy(p)``.
     """
 
     __slots__ = ("_policy", "_token")
@@ -747,6 +749,27 @@ class policy:  # noqa: N801 - a function-like context manager, named as the API 
             raise ScopeStateError("This airlock.policy(...) is not active.")
         _context.policy_stack.reset(self._token)
         self._token = None
+
+    def __call__(self, func: F) -> F:
+        """Decorate ``func``: each call runs under a fresh ``airlock.policy(p)``."""
+        from inspect import iscoroutinefunction
+
+        local = self._policy
+        if iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def async_wrapper(*args: Any, **kw: Any) -> Any:
+                with policy(local):
+                    return await func(*args, **kw)
+
+            return async_wrapper  # type: ignore[return-value]
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kw: Any) -> Any:
+            with policy(local):
+                return func(*args, **kw)
+
+        return wrapper  # type: ignore[return-value]
 
 
 #: Methods through which backends dispatch task objects that are not callable
