@@ -10,6 +10,7 @@ import pytest
 
 import airlock
 from airlock import Intent
+from airlock.executors.threads import ThreadsExecutor
 
 
 def task(*args: Any) -> None:
@@ -53,6 +54,10 @@ def test_dispatch_options_are_checked_before_any_policy_sees_the_intent(
         (lambda: airlock.configure(policy=airlock.DropAll), r"configure\(policy=...\) got the class DropAll"),
         (lambda: airlock.configure(scope_cls=int), r"configure\(scope_cls=...\) needs a subclass of airlock.Scope"),
         (lambda: airlock.configure(scope_kwargs=[("fail_fast", True)]), r"scope_kwargs=...\) needs a dict"),
+        (lambda: airlock.scope(executor=ThreadsExecutor), r"got the class ThreadsExecutor; pass an instance"),
+        (lambda: airlock.configure(executor=ThreadsExecutor), r"got the class ThreadsExecutor; pass an instance"),
+        (lambda: airlock.scoped(airlock.DropAll), r"@airlock.scoped\(\) got the class DropAll"),
+        (lambda: airlock.scoped(executor=ThreadsExecutor), r"got the class ThreadsExecutor; pass an instance"),
     ],
 )
 def test_a_policy_or_scope_class_that_is_not_one_is_refused_where_it_is_given(make: Any, message: str) -> None:
@@ -60,6 +65,22 @@ def test_a_policy_or_scope_class_that_is_not_one_is_refused_where_it_is_given(ma
     with pytest.raises(TypeError, match=message):
         make()
     assert airlock.get_configuration() == before
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (
+            lambda: airlock.scope(executer="threads"),
+            r"'executer'.*Did you mean the parameter 'executor' \(Scope\(executor",
+        ),
+        (lambda: airlock.configure(polcy=airlock.DropAll()), r"'polcy'.*the parameter 'policy' \(airlock.configure\("),
+        (lambda: airlock.scope(fail_fats=True), r"'fail_fats'.*Did you mean 'fail_fast'\?"),
+    ],
+)
+def test_a_misspelled_parameter_gets_a_suggestion(make: Any, message: str) -> None:
+    with pytest.raises(airlock.UnknownOptionError, match=message):
+        make()
 
 
 def test_a_misspelled_option_in_scope_kwargs_is_refused_by_configure() -> None:

@@ -118,11 +118,24 @@ def test_configure_takes_scope_kwargs_as_they_are_then() -> None:
     assert airlock.get_configuration()["scope_kwargs"] == {"tag": "configured"}
 
 
-def test_a_policy_among_scope_kwargs_fails_each_scope_not_configure() -> None:
-    """configure(policy=...) is the way; a "policy" scope argument clashes with it when a scope is made."""
-    airlock.configure(scope_kwargs={"policy": airlock.DropAll()})
-    with pytest.raises(TypeError, match="policy"):
-        airlock.scope()
+def test_scope_kwargs_that_would_fail_every_scope_are_refused_with_nothing_changed() -> None:
+    """configure(policy=...) is the way to give a policy; an executor among them
+    is checked like configure(executor=...); switching scope_cls re-checks the
+    scope_kwargs configured before."""
+    airlock.configure(scope_cls=TaggedScope, scope_kwargs={"tag": "acme"})
+    before = airlock.get_configuration()
+    for bad, message in [
+        ({"scope_kwargs": {"policy": airlock.DropAll()}}, r"'policy' cannot be a scope argument.*configure\(policy="),
+        ({"scope_kwargs": {"executor": "threadz"}}, "Unknown airlock executor 'threadz'"),
+        ({"scope_kwargs": {"executor": 42}}, "executor must be a callable"),
+        ({"scope_cls": airlock.Scope}, r"configure\(scope_cls=Scope\) with the scope_kwargs configured before"),
+    ]:
+        with pytest.raises((TypeError, airlock.UsageError), match=message):
+            airlock.configure(**bad)
+        assert airlock.get_configuration() == before
+    with airlock.scope() as scope:
+        pass
+    assert type(scope) is TaggedScope and scope.tag == "acme"
 
 
 def test_reset_configuration_forgets_everything() -> None:

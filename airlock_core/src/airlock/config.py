@@ -70,7 +70,7 @@ def configure(
     if options:
         from ._state import load_hooks
 
-        options = load_hooks().options.validate(options, "airlock.configure()", "global")
+        options = load_hooks().options.validate(options, "airlock.configure()", "global", _CONFIGURE_PARAMETERS)
     _check_arguments(scope_cls, policy, scope_kwargs)
     if scope_cls is not None:
         _config["scope_cls"] = scope_cls
@@ -86,6 +86,10 @@ def configure(
     _configured_scope[0] = _bind_configured_scope()
 
 
+#: configure()'s own parameters, suggested when an option name is close to one.
+_CONFIGURE_PARAMETERS = ("executor", "policy", "scope_cls", "scope_kwargs")
+
+
 def _check_arguments(scope_cls: Any, policy: Any, scope_kwargs: Any) -> None:
     """Refuse at configure() what would make every later scope() fail."""
     from .policies import check_policy
@@ -95,18 +99,34 @@ def _check_arguments(scope_cls: Any, policy: Any, scope_kwargs: Any) -> None:
         raise TypeError(f"airlock.configure(scope_cls=...) needs a subclass of airlock.Scope, got {scope_cls!r}.")
     if policy is not None:
         check_policy(policy, "airlock.configure(policy=...)")
-    if scope_kwargs:
-        if not isinstance(scope_kwargs, dict):
-            raise TypeError(f"airlock.configure(scope_kwargs=...) needs a dict, got {type(scope_kwargs).__name__}.")
-        from ._state import load_hooks
+    if scope_kwargs is not None and not isinstance(scope_kwargs, dict):
+        raise TypeError(f"airlock.configure(scope_kwargs=...) needs a dict, got {type(scope_kwargs).__name__}.")
+    # The scope arguments as they will be, for the class as it will be: either may change alone.
+    kwargs = scope_kwargs if scope_kwargs is not None else _config["scope_kwargs"]
+    if kwargs and (scope_kwargs is not None or scope_cls is not None):
+        cls = scope_cls or _config["scope_cls"] or Scope
+        where = "airlock.configure(scope_kwargs=...)"
+        if scope_kwargs is None:
+            where = f"airlock.configure(scope_cls={cls.__name__}) with the scope_kwargs configured before"
+        _check_scope_kwargs(kwargs, cls, where)
 
-        named = _parameter_names(scope_cls or _config["scope_cls"] or Scope)
-        options = {name: value for name, value in scope_kwargs.items() if name not in named}
-        if options:  # the rest are options: declared ones only, with valid values
-            load_hooks().options.validate(options, "airlock.configure(scope_kwargs=...)", "scope")
+
+def _check_scope_kwargs(kwargs: dict[str, Any], cls: type[Scope], where: str) -> None:
+    """``kwargs`` must suit ``cls(policy=..., **kwargs)``: its parameters or declared options."""
+    from ._state import load_hooks
+    from .executors import resolve_executor
+
+    if "policy" in kwargs:
+        raise TypeError(f"{where}: 'policy' cannot be a scope argument here; give it as airlock.configure(policy=...).")
+    if "executor" in kwargs:
+        resolve_executor(kwargs["executor"])  # fail now on a typo, not at every scope()
+    named = scope_parameter_names(cls)
+    options = {name: value for name, value in kwargs.items() if name not in named}
+    if options:  # the rest are options: declared ones only, with valid values
+        load_hooks().options.validate(options, where, "scope", cls)
 
 
-def _parameter_names(cls: type[Scope]) -> set[str]:
+def scope_parameter_names(cls: type[Scope]) -> set[str]:
     """The keyword parameters of ``cls``'s constructor, following ``**kwargs``
     passed on to the base classes' (the base ``Scope`` takes options there)."""
     from inspect import Parameter, signature
@@ -137,8 +157,6 @@ def _bind_configured_scope() -> Callable[[], Scope] | None:
     kwargs = dict(_config["scope_kwargs"])
     if "executor" not in kwargs and _config["executor"] is not None:
         kwargs["executor"] = _config["executor"]
-    if "policy" in kwargs:  # cls(policy=..., **kwargs) is a TypeError: each scope() raises it, as always
-        return lambda: cls(policy=policy, **kwargs)
     return partial(cls, policy=policy, **kwargs)
 
 

@@ -99,11 +99,14 @@ class UnknownExecutorError(UsageError):
 class UnknownOptionError(UsageError):
     """An option name that neither the core nor any installed plugin declares."""
 
-    def __init__(self, name: str, known: Sequence[str], where: str) -> None:
+    def __init__(self, name: str, known: Sequence[str], where: str, parameters: Sequence[str] = ()) -> None:
         self.name = name
         self.known = tuple(sorted(known))
-        guess = closest(name, self.known)
-        hint = f" Did you mean {guess!r}?" if guess else ""
+        guess = closest(name, (*self.known, *parameters))
+        if guess in parameters and guess not in self.known:
+            hint = f" Did you mean the parameter {guess!r} ({where.rstrip('()')}({guess}=...))?"
+        else:
+            hint = f" Did you mean {guess!r}?" if guess else ""
         super().__init__(
             f"Unknown airlock option {name!r} passed to {where}.{hint} "
             f"Known options: {', '.join(self.known) or '(none)'}. "

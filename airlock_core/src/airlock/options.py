@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,14 +68,21 @@ class OptionRegistry:
         #: Names removed from ``dispatch_options`` before the backend sees them.
         self.consumed = frozenset(o.name for o in self.by_name.values() if o.consumed and "intent" in o.where)
 
-    def validate(self, values: Mapping[str, Any], where: str, level: str) -> dict[str, Any]:
-        """Validated copies of ``values`` set at ``level`` ("scope" or "global")."""
+    def validate(
+        self, values: Mapping[str, Any], where: str, level: str, parameters_of: type | Sequence[str] = ()
+    ) -> dict[str, Any]:
+        """Validated copies of ``values`` set at ``level`` ("scope" or "global").
+
+        ``parameters_of``: the names the caller takes besides options (or the
+        Scope class whose constructor's they are), so that the error for a
+        misspelt one (``executer=``) suggests it.
+        """
         result = {}
         for name, value in values.items():
             option = self.by_name.get(name)
             if option is None or level not in option.where:
                 known = [n for n, o in self.by_name.items() if level in o.where]
-                raise UnknownOptionError(name, known, where)
+                raise UnknownOptionError(name, known, where, _names(parameters_of))
             result[name] = option.check(value, where)
         return result
 
@@ -130,3 +137,12 @@ def boolean(value: Any) -> bool:
     if not isinstance(value, bool):
         raise ValueError("expected True or False")
     return value
+
+
+def _names(parameters_of: type | Sequence[str]) -> tuple[str, ...]:
+    """The parameter names ``parameters_of`` stands for (a Scope class: its constructor's)."""
+    if isinstance(parameters_of, type):
+        from .config import scope_parameter_names
+
+        return tuple(sorted(scope_parameter_names(parameters_of)))
+    return tuple(parameters_of)

@@ -132,7 +132,7 @@ class Scope:
         else:
             self._executor = resolve_executor(executor)
         if options:
-            self._options = hooks.options.validate(options, f"{type(self).__name__}()", "scope")
+            self._options = hooks.options.validate(options, f"{type(self).__name__}()", "scope", type(self))
         self._intents: list[Intent] = []
         self._flushed = False
         self._discarded = False
@@ -691,6 +691,14 @@ def scoped(policy: Policy | None = None, *, _cls: type[Scope] | None = None, **k
 
     Works on plain and ``async`` functions; ``functools.wraps`` metadata is kept.
     """
+
+    # What can be checked without plugins or registrations (which may come later than
+    # the decoration, at import time): the policy, and that an executor is not a class.
+    if policy is not None:
+        check_policy(policy, "@airlock.scoped()")
+    executor = kwargs.get("executor")
+    if executor is not None and not isinstance(executor, str):
+        resolve_executor(executor)
 
     def decorator(func: F) -> F:
         from inspect import isasyncgenfunction, iscoroutinefunction, isgeneratorfunction

@@ -119,10 +119,17 @@ def _forget_entry_points() -> None:
 def resolve_executor(spec: ExecutorSpec) -> Executor:
     """The executor for ``spec``: a callable is itself; a name is looked up.
 
-    Raises :class:`~airlock.UnknownExecutorError` for a name nobody provides
-    and :class:`~airlock.PluginLoadError` when its entry point fails to load.
+    Raises :class:`~airlock.UnknownExecutorError` for a name nobody provides,
+    :class:`~airlock.PluginLoadError` when its entry point fails to load, and
+    ``TypeError`` for anything else, a class included (an executor is an
+    instance or a function).
     """
     if callable(spec):
+        if isinstance(spec, type):
+            raise TypeError(
+                f"executor got the class {spec.__qualname__}; pass an instance ({spec.__qualname__}(...)) "
+                "or a function taking an Intent."
+            )
         return spec
     if not isinstance(spec, str):
         raise TypeError(f"executor must be a callable taking an Intent or an executor name, got {spec!r}.")
