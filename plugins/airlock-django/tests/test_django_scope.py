@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import signal
+from functools import partial
 
 import airlock_django.scope
 import django
@@ -13,6 +15,7 @@ from airlock_django import DjangoScope
 from airlock_django_testproject.models import Thing
 from airlock_django_testproject.tasks import DispatchBroke, broken, note, record_visible
 from django.db import transaction
+from django.test import TestCase
 
 import airlock
 
@@ -373,3 +376,83 @@ def test_enqueues_outside_and_inside_atomic_blocks_in_one_scope(alias, probe):
     assert probe == [("outside-before", True), ("committed", True), ("outside-after", True)]
     assert names(scope.report.dispatched) == ["outside-before", "committed", "outside-after"]
     assert names(scope.report.discarded) == ["rolled-back"]
+
+
+class Hung(BaseException):
+    """Raised by :func:`deadline`: not an Exception, so no robust ``on_commit`` runner logs it away."""
+
+
+@contextlib.contextmanager
+def deadline(seconds: int):
+    """Raise :class:`Hung` in the block once ``seconds`` have passed, rather than loop forever."""
+
+    def expired(signum, frame):
+        raise Hung(f"still running after {seconds}s")
+
+    if not hasattr(signal, "SIGALRM"):
+        pytest.skip("needs signal.SIGALRM to stop a loop that never ends")
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@contextlib.contextmanager
+def captured_then_run_by_hand(using):
+    """``captureOnCommitCallbacks()`` without ``execute``; the test calls what it captured afterwards."""
+    with TestCase.captureOnCommitCallbacks(using=using) as callbacks:
+        yield callbacks
+    for callback in list(callbacks):
+        callback()
+
+
+@contextlib.contextmanager
+def popped_one_by_one(using):
+    """A helper of one's own: takes each callback registered in the block out of
+    the connection's list, then calls it, until none is left."""
+    connection = transaction.get_connection(using)
+    start = len(connection.run_on_commit)
+    ran: list = []
+    yield ran
+    while len(connection.run_on_commit) > start:
+        ran.append(connection.run_on_commit.pop(start)[1])
+        ran[-1]()
+
+
+#: Ways a test runs the on_commit callbacks registered in a block while the transaction stays open.
+CALLBACK_RUNNERS = {
+    "captureOnCommitCallbacks(execute=True)": partial(TestCase.captureOnCommitCallbacks, execute=True),
+    "captured, then run by hand": captured_then_run_by_hand,
+    "popped one by one": popped_one_by_one,
+}
+
+
+class RollBack(Exception):
+    pass
+
+
+@pytest.mark.parametrize("runner", list(CALLBACK_RUNNERS))
+def test_commit_callbacks_run_inside_the_transaction_dispatch_as_a_commit_would(alias, probe, runner):
+    """As in Django's TestCase: the transaction never commits, and the callbacks
+    registered in the block are run as if it had. The witness of the intent
+    enqueued before the block is not among them; the flush dispatches anyway,
+    as at a commit, instead of waiting for that witness again and again."""
+    with deadline(5), pytest.raises(RollBack), transaction.atomic(using=alias):
+        with contextlib.ExitStack() as open_scope:
+            scope = open_scope.enter_context(airlock.scope())
+            airlock.enqueue(note, "before the block")
+            roll_back_a_savepoint(alias, "rolled back")
+            with CALLBACK_RUNNERS[runner](using=alias) as callbacks:
+                open_scope.close()  # the scope flushes inside the block
+                assert probe == []
+        assert probe == [("before the block", True)]
+        assert scope.report.complete
+        assert names(scope.report.dispatched) == ["before the block"]
+        assert names(scope.report.discarded) == ["rolled back"]
+        # The dispatch callback; a runner that takes it out of the list first
+        # hides where it runs from, so it waits once more, and only once.
+        assert len(callbacks) == (2 if runner == "popped one by one" else 1)
+        raise RollBack("the transaction never commits, as in a TestCase")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import pytest
 from airlock_django import DjangoScope, get_executor, get_policy, get_scope_class, get_setting
 from django.apps import apps
@@ -89,12 +91,31 @@ def test_executor_as_dotted_path_and_policy_as_instance(fresh_configuration):
         ),
         ({"OPTIONS": {"fail_fats": True}}, r"AIRLOCK\['OPTIONS'\].*Unknown airlock option 'fail_fats'.*'fail_fast'"),
         ({"OPTIONS": {"fail_fast": "yes"}}, r"AIRLOCK\['OPTIONS'\].*Invalid value 'yes' for .* 'fail_fast'"),
+        ({"OPTIONS": {1: True}}, r"AIRLOCK\['OPTIONS'\] has the key 1: option names are strings"),
         (["EXECUTOR"], r"settings\.AIRLOCK must be a dict"),
     ],
 )
 def test_mistakes_are_improperly_configured(fresh_configuration, value, expected):
     with pytest.raises(ImproperlyConfigured, match=expected):
         apply(value)
+
+
+#: The AIRLOCK key that sets each of airlock.configure()'s own parameters.
+KEY_OF_PARAMETER = {"policy": "POLICY", "executor": "EXECUTOR", "scope_cls": "SCOPE", "scope_kwargs": "SCOPE_KWARGS"}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [p.name for p in inspect.signature(airlock.configure).parameters.values() if p.kind is p.KEYWORD_ONLY],
+)
+def test_options_naming_a_parameter_of_configure_point_to_its_key(fresh_configuration, name):
+    """OPTIONS go to airlock.configure(**options), next to the parameters the other keys set."""
+    key = KEY_OF_PARAMETER[name]  # a new parameter of configure(): which key sets it?
+    with pytest.raises(ImproperlyConfigured) as raised:
+        apply({"EXECUTOR": "sync", "OPTIONS": {name: "sync"}})
+    assert str(raised.value) == (
+        f"{name!r} in settings.AIRLOCK['OPTIONS'] is not an option: set it as settings.AIRLOCK[{key!r}]."
+    )
 
 
 def test_the_executor_setting_wins_over_the_environment_at_start_up(fresh_configuration, monkeypatch):

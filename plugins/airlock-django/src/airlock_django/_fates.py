@@ -16,6 +16,7 @@ nested scopes get an entry of their own.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 __all__ = ["Fates", "Witness"]
@@ -114,13 +115,28 @@ class Fates:
         intents captured from another database, a ``schedule_dispatch`` that
         does not wait) cannot tell yet whether those intents commit.
         """
-        for _, witness in self._marks:
-            if witness is not None and witness.pending():
-                return witness.connection
-        for _, witness in self._captured.values():
-            if witness is not None and witness.pending():
+        for witness in self._witnesses():
+            if witness.pending():
                 return witness.connection
         return None
+
+    def count_as_committed(self, connection: Any) -> None:
+        """Run the witnesses still pending on ``connection``, whose ``on_commit``
+        callbacks are being run as if its transaction committed, though it is
+        still open (``captureOnCommitCallbacks(execute=True)`` runs only those
+        registered inside its block). Those already dropped stay rolled back."""
+        for witness in self._witnesses():
+            if witness.connection is connection and witness.pending():
+                witness()
+
+    def _witnesses(self) -> Iterator[Witness]:
+        """Every witness of the buffer, those of captured intents included; some more than once."""
+        for _, witness in self._marks:
+            if witness is not None:
+                yield witness
+        for _, witness in self._captured.values():
+            if witness is not None:
+                yield witness
 
     def of(self, buffer: list[Any]) -> dict[int, Witness | None]:
         """Each of ``buffer``'s items' witness, by id (``buffer`` is the scope's, promoted)."""

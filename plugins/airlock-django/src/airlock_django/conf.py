@@ -40,6 +40,15 @@ DEFAULTS: dict[str, Any] = {
     "OPTIONS": {},
 }
 
+#: The parameters of ``airlock.configure()`` besides its options, each with the
+#: key that sets it: ``OPTIONS`` holding one would pass it twice.
+_CONFIGURE_PARAMETERS: dict[str, str] = {
+    "policy": "POLICY",
+    "executor": "EXECUTOR",
+    "scope_cls": "SCOPE",
+    "scope_kwargs": "SCOPE_KWARGS",
+}
+
 
 def _user_settings() -> Mapping[str, Any]:
     value = getattr(settings, "AIRLOCK", None)
@@ -58,12 +67,32 @@ def _suggest(name: str, choices: list[str]) -> str:
 
 
 def validate_settings() -> None:
-    """Raise ``ImproperlyConfigured`` for a key of ``settings.AIRLOCK`` that airlock does not know."""
-    for key in _user_settings():
+    """Raise ``ImproperlyConfigured`` for a key of ``settings.AIRLOCK`` that airlock
+    does not know, or an ``OPTIONS`` name that cannot be an option."""
+    user_settings = _user_settings()
+    for key in user_settings:
         if key not in DEFAULTS:
             raise ImproperlyConfigured(
                 f"Unknown key {key!r} in settings.AIRLOCK.{_suggest(str(key), list(DEFAULTS))} "
                 f"Valid keys: {', '.join(DEFAULTS)}. Plugin options go inside AIRLOCK['OPTIONS']."
+            )
+    options = user_settings.get("OPTIONS")
+    if isinstance(options, Mapping):  # not a dict: configure_from_settings says so
+        _validate_option_names(options)
+
+
+def _validate_option_names(options: Mapping[Any, Any]) -> None:
+    """Refuse the names ``airlock.configure(**options)`` would fail on with a
+    ``TypeError`` (not a string; one of its own parameters), pointing to the
+    key that sets such a parameter. Whether a name is a known option,
+    ``airlock.configure()`` checks."""
+    for name in options:
+        if not isinstance(name, str):
+            raise ImproperlyConfigured(f"settings.AIRLOCK['OPTIONS'] has the key {name!r}: option names are strings.")
+        if name in _CONFIGURE_PARAMETERS:
+            raise ImproperlyConfigured(
+                f"{name!r} in settings.AIRLOCK['OPTIONS'] is not an option: "
+                f"set it as settings.AIRLOCK[{_CONFIGURE_PARAMETERS[name]!r}]."
             )
 
 
@@ -148,7 +177,8 @@ def configure_from_settings() -> None:
 
     Called by the app's ``ready()``. Raises ``ImproperlyConfigured`` for an
     unknown key, an unknown executor name, an unimportable path, an unknown
-    or invalid option, or scope arguments the scope class rejects.
+    or invalid option (``OPTIONS`` naming ``executor``, say, which has its
+    own key), or scope arguments the scope class rejects.
     """
     validate_settings()
     policy = get_policy()

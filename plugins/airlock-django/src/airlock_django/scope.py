@@ -19,6 +19,11 @@ How it follows transactions (one database per scope, ``using=``):
   savepoint that was open at flush time rolls back, or the connection is
   closed), every intent of the flush is reported ``discarded`` and
   ``airlock_after_flush`` runs at that moment.
+* **If the dispatch runs as an ``on_commit`` callback of a transaction that
+  is still open** (``TestCase.captureOnCommitCallbacks(execute=True)`` runs
+  the callbacks registered inside its block as if it committed), that
+  transaction counts as committed: the witnesses it still holds, registered
+  before the block and not run by it, count as fired.
 
 So every intent's fate ends up in the flush report, and the report is
 complete (``scope.report.complete``) once the transaction has ended.
@@ -369,12 +374,13 @@ class _PendingFlush:
     another connection after its own had committed, dispatches what committed.
     """
 
-    __slots__ = ("_finalizer", "_intents", "_scope", "__weakref__")
+    __slots__ = ("_finalizer", "_intents", "_scope", "_waited_for", "__weakref__")
 
     def __init__(self, scope: DjangoScope, intents: list[Intent]) -> None:
         self._scope = scope
         self._intents: list[Intent] | None = intents
         self._finalizer: weakref.finalize | None = None
+        self._waited_for: Any = None  # the connection run last waited for: only its callbacks call run then
 
     def watch(self, on_drop: Callable[[list[Intent]], None] | None = None) -> None:
         """Call ``on_drop(intents)`` (default: report the flush discarded) if
@@ -393,18 +399,43 @@ class _PendingFlush:
         """Dispatch now (the transaction committed, or there was none); at most once.
 
         If a transaction some of the intents were enqueued in is still open
-        (on another connection, or the timing did not wait), wait for it first.
+        (on another connection, or the timing did not wait), wait for it
+        first: at most once per connection, see :meth:`_still_open`.
         """
         intents, self._intents = self._intents, None
         if intents is None:
             return
         self.unwatch()
         scope = self._scope
-        waiting = scope._fates.waiting_for() if scope._fates is not None else None
+        waiting = self._still_open(scope._fates) if scope._fates is not None else None
         if waiting is not None:
             self._intents = intents
             # Its rollback drops this callback: then dispatch what committed, discard the rest.
             self.watch(on_drop=scope._dispatch_committed)
+            self._waited_for = waiting
             scope._on_commit_of(waiting, self.run)
             return
         scope._dispatch_committed(intents)
+
+    def _still_open(self, fates: Fates) -> Any:
+        """The connection whose transaction the flush must wait for, or None.
+
+        A connection whose ``on_commit`` callbacks are running this one has,
+        as far as those callbacks go, committed, even though its transaction
+        is still open: ``TestCase.captureOnCommitCallbacks(execute=True)``
+        runs the callbacks registered inside its block that way, but not the
+        witnesses registered before it. Waiting for that connection again
+        would register a callback such a runner calls at once, again and
+        again; its pending witnesses count as committed instead. It is the
+        connection ``run`` last waited for, or one whose list still holds
+        ``run`` (a real commit empties the list before running it).
+        """
+        waiting = fates.waiting_for()
+        while waiting is not None and (waiting is self._waited_for or self._is_callback_of(waiting)):
+            fates.count_as_committed(waiting)
+            waiting = fates.waiting_for()
+        return waiting
+
+    def _is_callback_of(self, connection: Any) -> bool:
+        """True if ``run`` is among the ``on_commit`` callbacks ``connection`` holds."""
+        return any(getattr(entry[1], "__self__", None) is self for entry in connection.run_on_commit)
