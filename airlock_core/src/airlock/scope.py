@@ -302,6 +302,15 @@ class Scope:
         finally:
             del self._unwinding  # back to the class's None; no cycle through the traceback
 
+    def _discard_while(self, error: BaseException) -> list[Intent]:
+        """``discard()`` while ``error`` propagates (an integration ending a scope
+        on an exception): a failing after-flush hook is logged, not raised."""
+        self._unwinding = error
+        try:
+            return self.discard()
+        finally:
+            del self._unwinding
+
     def __enter__(self) -> Scope:
         # ``enter()``, inlined: this is the cost of every request.
         if self._token is not None:

@@ -50,6 +50,31 @@ def test_view_exception_discards(alias, probe):
     assert probe == []
 
 
+def test_a_failing_after_flush_observer_does_not_replace_the_exception_leaving_the_middleware(
+    alias, probe, airlock_plugin, caplog
+):
+    """Django turns a view's exception into a 500 response before it reaches a
+    middleware; one that still arrives (from an inner middleware, or a
+    handler without that conversion) keeps its identity past the discard."""
+    from airlock_django import AirlockMiddleware
+    from django.test import RequestFactory
+
+    class Broken:
+        @airlock.hookimpl
+        def airlock_after_flush(self) -> None:
+            raise LookupError("metrics backend down")
+
+    def inner(request):
+        airlock.enqueue(note, "gamma")
+        raise RuntimeError("an inner middleware failed")
+
+    airlock_plugin(Broken())
+    with pytest.raises(RuntimeError, match="an inner middleware failed"):
+        AirlockMiddleware(inner)(RequestFactory().get("/"))
+    assert probe == []
+    assert any("airlock_after_flush hook failed" in record.getMessage() for record in caplog.records)
+
+
 def test_rolled_back_transaction_drops_its_intent(alias, probe):
     response = Client().get(f"/rolled_back/{alias}/delta/")
 

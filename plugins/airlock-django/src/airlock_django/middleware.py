@@ -67,9 +67,9 @@ class AirlockMiddleware:
         request.airlock_scope = scope  # type: ignore[attr-defined]
         try:
             response = self.get_response(request)
-        except BaseException:
+        except BaseException as error:
             scope.exit()
-            scope.discard()
+            scope._discard_while(error)
             raise
         scope.exit()
         self._finish(scope, request, response)
@@ -81,9 +81,9 @@ class AirlockMiddleware:
         get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]] = self.get_response
         try:
             response = await get_response(request)
-        except BaseException:
+        except BaseException as error:
             scope.exit()
-            await self._in_sync_thread(scope, scope.discard)
+            await self._in_sync_thread(scope, scope._discard_while, error)
             raise
         scope.exit()
         await self._in_sync_thread(scope, self._finish, scope, request, response)
@@ -92,8 +92,8 @@ class AirlockMiddleware:
     def _finish(self, scope: Scope, request: HttpRequest, response: HttpResponseBase) -> None:
         try:
             flush = self.should_flush(request, response)
-        except BaseException:
-            scope.discard()  # no decision, no dispatch: the report says discarded
+        except BaseException as error:
+            scope._discard_while(error)  # no decision, no dispatch: the report says discarded
             raise
         if flush:
             if type(scope).flush is _base_flush:
