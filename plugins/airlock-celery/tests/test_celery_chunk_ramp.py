@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import redis
 from airlock_celery import CeleryExecutor
-from celery import Celery
+from celery import Celery, chain, group
 from kombu.exceptions import KombuError
 
 import airlock
@@ -139,3 +139,46 @@ def test_losing_the_broker_mid_ramp_reports_exactly_the_written_chunks(
     assert sorted(intent.args for intent, _ in report.failed) == [(3,), (4,), (5,), (6,)]
     assert [i.args for i in report.not_attempted] == [(7,), (8,), (9,)]
     assert [i.args for i in caught.value.airlock_undelivered] == [(3,), (4,), (5,)]
+
+
+@pytest.mark.parametrize("canvas", ["chain", "group with a chain"])
+def test_a_canvas_reaches_the_broker_after_the_chunk_buffered_before_it(
+    probe: Callable[[str], Probe], redis_url: str, canvas: str
+) -> None:
+    """Celery publishes a chain on a connection of its own (``producer=`` is
+    dropped): the chunk buffered before it is written first, as for an intent
+    with its own connection. Only a chain's first step is published."""
+    p = probe(redis_url)
+    steps = chain(p.noop.s(2), p.noop.si(22))
+    if canvas == "group with a chain":
+        steps = group(steps)
+    with airlock.scope(executor=CeleryExecutor(chunk_size=8, first_chunk_size=8)) as scope:
+        airlock.enqueue(p.noop, 0)
+        airlock.enqueue(p.noop, 1)
+        airlock.enqueue(steps)
+        airlock.enqueue(p.noop, 3)
+    assert p.queued_args() == [[0], [1], [2], [3]]
+    assert p.lengths == [0, 0, 2, 3]  # [0, 1] written before the chain; the chain's step before [3]
+    assert scope.report.ok and [i.task for i in scope.report.dispatched] == [p.noop, p.noop, steps, p.noop]
+
+
+def test_a_chunk_that_fails_after_a_canvas_does_not_report_the_canvas(
+    probe: Callable[[str], Probe],
+    airlock_outage,  # type: ignore[no-untyped-def]
+) -> None:
+    """The chain reached the broker on its own: when the chunk after it fails,
+    it stays dispatched (publishing it again would run it twice)."""
+    redis_proxy = airlock_outage("redis")
+    p = probe(redis_proxy.url)
+    p.before_publish = lambda args: redis_proxy.down() if args == (3,) else None
+    steps = chain(p.noop.s(2), p.noop.si(22))
+    with pytest.raises(KombuError) as caught:
+        with airlock.scope(executor=CeleryExecutor(chunk_size=8, first_chunk_size=8)):
+            airlock.enqueue(p.noop, 0)
+            airlock.enqueue(p.noop, 1)
+            airlock.enqueue(steps)
+            airlock.enqueue(p.noop, 3)  # the last chunk: its write, at the end of the flush, fails
+    report = caught.value.airlock_report
+    assert p.queued_args() == [[0], [1], [2]]
+    assert [i.task for i in report.dispatched] == [p.noop, p.noop, steps]
+    assert [intent.args for intent, _ in report.failed] == [(3,)]

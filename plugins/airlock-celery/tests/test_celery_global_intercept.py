@@ -58,7 +58,14 @@ def register(backend: Any) -> None:
         if attempt == 0:
             raise Boom("first attempt")
 
+    @backend.task(bind=True)
+    def replaced(task: Any, key: str) -> None:
+        """Replaces itself with ``record``, as Celery's ``self.replace()`` does: publish, then raise ``Ignore``."""
+        backend.write(task, key, ("replaced",), {})
+        raise task.replace(record.si(key, "replacement"))
+
     backend.parent = parent
+    backend.replaced = replaced
     backend.flaky = flaky
     backend.auto_flaky = auto_flaky
 
@@ -100,6 +107,15 @@ def test_a_retried_task_runs_again_and_only_the_successful_attempt_publishes(bac
     # been published, would have been queued before the second attempt's.
     entries = log.wait_for(3)
     assert [e["args"] for e in entries] == [["attempt", 0], ["attempt", 1], ["side effect", 1]]
+
+
+def test_a_replaced_task_publishes_its_replacement(backend) -> None:  # type: ignore[no-untyped-def]
+    """The replacement is published while the task runs in its scope, which
+    Celery's ``Ignore`` then discards: it must reach the broker, not the scope."""
+    log = backend.log()
+    with pytest.warns(DeprecationWarning):
+        backend.replaced.delay(log.key)
+    assert [e["args"] for e in log.wait_for(2)] == [["replaced"], ["replacement"]]
 
 
 def test_calls_in_a_scope_are_enqueued_with_their_options(backend) -> None:  # type: ignore[no-untyped-def]
@@ -179,15 +195,15 @@ def test_a_second_install_is_refused(backend) -> None:  # type: ignore[no-untype
 
 
 def test_uninstall_restores_celery_task_methods(backend) -> None:  # type: ignore[no-untyped-def]
-    patched = (Task.delay, Task.apply_async, Task.retry, Task.__call__)
+    patched = (Task.delay, Task.apply_async, Task.retry, Task.on_replace, Task.__call__)
     uninstall_global_intercept()
     try:
-        restored = (Task.delay, Task.apply_async, Task.retry, Task.__call__)
+        restored = (Task.delay, Task.apply_async, Task.retry, Task.on_replace, Task.__call__)
         assert all(now is not before for now, before in zip(restored, patched, strict=True))
         assert all(method.__module__ == "celery.app.task" for method in restored)
         uninstall_global_intercept()  # a second call does nothing
         install_global_intercept(wrap_task_execution=False)
-        assert Task.__call__ is restored[3] and Task.delay is not restored[0]
+        assert Task.__call__ is restored[-1] and Task.delay is not restored[0]
         uninstall_global_intercept()
     finally:
         install_global_intercept()  # as the module's worker expects

@@ -52,7 +52,15 @@ def register(backend: Any) -> None:
         body.__name__ = name
         return backend.task(bind=True, **options)(airlock.scoped(executor="celery")(body))
 
+    @backend.task(base=LegacyTaskShim, bind=True)
+    @airlock.scoped(executor="celery")
+    def legacy_replaced(task: Any, key: str) -> None:
+        """Replaces itself with the shim task ``legacy``, whose ``apply_async`` enqueues."""
+        backend.write(task, key, ("replaced",), {})
+        raise task.replace(legacy.si(key, "replacement"))
+
     backend.scoped_parent = scoped_parent
+    backend.legacy_replaced = legacy_replaced
     backend.scoped_flaky = flaky("scoped_flaky")
     backend.legacy_flaky = flaky("legacy_flaky", base=LegacyTaskShim)
     backend.legacy = legacy
@@ -88,6 +96,16 @@ def test_a_retried_scoped_task_runs_again_and_only_its_successful_attempt_publis
     # been published, would have been queued before the second attempt's.
     entries = log.wait_for(3)
     assert [e["args"] for e in entries] == [["attempt", 0], ["attempt", 1], ["side effect", 1]]
+
+
+def test_a_replaced_legacy_task_publishes_its_replacement(backend) -> None:  # type: ignore[no-untyped-def]
+    """Celery's ``replace()`` publishes the replacement, then raises ``Ignore``,
+    which discards the task's scope: the replacement must reach the broker, not that scope."""
+    log = backend.log()
+    with airlock.scope(executor="celery"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        backend.legacy_replaced.delay(log.key)
+    assert [e["args"] for e in log.wait_for(2)] == [["replaced"], ["replacement"]]
 
 
 def test_legacy_shim_enqueues_through_airlock_and_publishes_at_flush(backend) -> None:  # type: ignore[no-untyped-def]

@@ -1,15 +1,17 @@
 """The flag that lets a publish pass Celery interceptors untouched.
 
 :mod:`airlock_celery.integration` replaces ``delay``/``apply_async`` so that
-direct calls are buffered by airlock. Two callers must reach Celery instead:
+direct calls are buffered by airlock. Three callers must reach Celery instead:
 
 - airlock's executor publishing a flushed intent (buffering it again would
   lose it, or fail with ``NoScopeError`` after the scope ended);
 - Celery's ``Task.retry()`` re-publishing the running task: the attempt
   then raises ``Retry``, so its scope discards what it buffered, and a
-  buffered retry would vanish with it.
+  buffered retry would vanish with it;
+- Celery's ``Task.on_replace()`` (called by ``Task.replace()``) publishing
+  the replacement: it then raises ``Ignore``, with the same effect.
 
-Both open a pass around their call (:func:`pass_through`); the
+Each opens a pass around its call (:func:`pass_through`); the
 interceptors ask :func:`passes`. A pass belongs to the run of a Celery task
 that was going on (or none) when it was opened: under ``task_always_eager``
 Celery runs the published task right inside ``apply_async``, as a new run
@@ -25,7 +27,7 @@ from typing import Any
 
 __all__ = ["pass_through", "passes", "publishing"]
 
-#: The pass airlock's executor or Celery's retry opened: ``(the run going on then,)``, else None.
+#: The pass airlock's executor, Celery's retry or its replace opened: ``(the run going on then,)``, else None.
 publishing: ContextVar[tuple[Any] | None] = ContextVar("airlock_celery_publishing", default=None)
 
 _current_task: Any = None  # celery._state.get_current_task, imported on first use

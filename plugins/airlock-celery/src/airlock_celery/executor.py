@@ -55,6 +55,25 @@ _NO_OPTIONS: Mapping[str, Any] = {}
 TRANSPORT_OPTIONS = frozenset({"producer", "connection", "publisher"})
 
 
+def _batchable(task: Any, options: Mapping[str, Any] | None) -> bool:
+    """True when ``task.apply_async`` publishes on the ``producer=`` it is given.
+
+    Not so when the options bring their own way to the broker, nor for a
+    Celery canvas other than one task's signature: ``chain.run()`` drops
+    ``producer=`` and publishes at once on a connection of the pool, as
+    chords do, and a ``group`` only lends it to its members, which may be
+    chains. Buffered in a chunk, such a canvas would reach the broker ahead
+    of the chunk, and be counted as failed with it although delivered.
+    """
+    if options and not TRANSPORT_OPTIONS.isdisjoint(options):
+        return False
+    if not isinstance(task, dict):  # every canvas is a Signature, a dict; a task is not
+        return True
+    from celery.canvas import Signature  # imported already: a Signature exists
+
+    return type(task) is Signature
+
+
 def publish(task: Any, args: tuple[Any, ...], kwargs: dict[str, Any], options: Mapping[str, Any] | None) -> Any:
     """Dispatch one task: ``apply_async``, else ``delay`` (options ignored), else a plain call."""
     apply_async = getattr(task, "apply_async", None)
@@ -87,8 +106,10 @@ class CeleryExecutor:
         The default, 1, writes the first task as soon as it is prepared, so
         a worker starts on it while the rest of the flush is being prepared.
 
-    Tasks of a second Celery app in the same flush, and intents whose
-    ``dispatch_options`` bring their own ``producer``, are published on
+    Tasks of a second Celery app in the same flush, intents whose
+    ``dispatch_options`` bring their own ``producer``, and canvases other
+    than one task's signature (``chain``, ``group``, ``chord``: Celery
+    publishes their steps over connections of its own) are published on
     their own; what was buffered before is written first, so the broker
     receives the flush in FIFO order. A plain callable (no ``apply_async``
     nor ``delay``) runs inline, after the buffered publishes were written.
@@ -158,7 +179,7 @@ class _Flush(ChunkedFlush):
         task, args, kwargs, options = intent[0], intent[1], intent[2], intent[4]
         apply_async = getattr(task, "apply_async", None)
         producer = None
-        if apply_async is not None and not (options and not TRANSPORT_OPTIONS.isdisjoint(options)):
+        if apply_async is not None and _batchable(task, options):
             producer = self._producer_for(getattr(task, "app", None))
         if producer is None:
             self.deliver()  # FIFO: what is buffered reaches the broker first

@@ -14,7 +14,9 @@ airlock-py 0.1.0a3's ``airlock.integrations.celery``):
 Both let ``Task.retry()`` (and ``autoretry_for``, which calls it) publish the
 retry straight to the broker: the failing attempt raises ``Retry``, so its
 scope discards what the attempt enqueued, but the retry itself must never be
-discarded with it.
+discarded with it. ``Task.replace()`` likewise publishes the replacement
+straight away (through ``on_replace``), then raises ``Ignore``, which
+discards the replaced task's scope.
 
 New code needs neither: call ``airlock.enqueue(task, ...)`` and decorate
 tasks with ``@airlock.scoped()`` (under ``@app.task``) to get the same
@@ -73,6 +75,20 @@ def _publish_once(apply_async: Callable[[], Any]) -> Any:
         publishing.reset(token)
 
 
+def _passing(call: Callable[[], Any]) -> Any:
+    """Run ``call`` with a pass open: what it publishes reaches Celery, even inside a scope.
+
+    For ``retry()`` and ``on_replace()``: each publishes a message and then
+    raises (``Retry``, ``Ignore``), so a scope around the task discards what
+    was buffered in it, and that message must not be among it.
+    """
+    token = pass_through()
+    try:
+        return call()
+    finally:
+        publishing.reset(token)
+
+
 def _enqueue_apply_async(task: Task, args: Any, kwargs: Any, options: dict[str, Any]) -> None:
     """Buffer an ``apply_async`` call: its options become the intent's dispatch options.
 
@@ -94,7 +110,10 @@ class LegacyTaskShim(Task):
     outside one, as ``airlock.enqueue`` does). ``apply_async`` options
     (``countdown``, ``queue``, ...) become the intent's dispatch options.
     Both return None: the task is not published until the scope flushes.
-    ``retry()`` publishes at once, as in Celery, scope or not.
+    ``retry()`` publishes at once, as in Celery, scope or not, and so does
+    ``replace()`` with the replacement. Both are this class's methods: a
+    plain task that replaces itself with a ``LegacyTaskShim`` task inside
+    a scope gets the replacement buffered there, and discarded.
     """
 
     def delay(self, *args: Any, **kwargs: Any) -> Any:
@@ -112,11 +131,10 @@ class LegacyTaskShim(Task):
         return None
 
     def retry(self, *args: Any, **kwargs: Any) -> Any:
-        token = pass_through()
-        try:
-            return super().retry(*args, **kwargs)
-        finally:
-            publishing.reset(token)
+        return _passing(partial(super().retry, *args, **kwargs))
+
+    def on_replace(self, sig: Any) -> Any:
+        return _passing(partial(super().on_replace, sig))
 
 
 #: The task whose intercepted ``delay()`` has warned and is publishing outside
@@ -136,7 +154,8 @@ def install_global_intercept(app: Celery | None = None, *, wrap_task_execution: 
       they publish as usual. Both always emit a ``DeprecationWarning``.
     - ``retry()`` publishes the retry directly, as Celery does, even inside
       a scope: the failed attempt's scope discards its other side effects,
-      never the retry.
+      never the retry. ``replace()`` publishes the replacement directly too
+      (Celery's ``on_replace()`` publishes it, then raises ``Ignore``).
     - ``wrap_task_execution=True`` (default) also runs every task's
       execution in ``airlock.scope(policy=AllowAll())``: what a task
       enqueues is flushed, with the configured executor, when it returns and
@@ -158,10 +177,12 @@ def install_global_intercept(app: Celery | None = None, *, wrap_task_execution: 
         "delay": Task.delay,
         "apply_async": Task.apply_async,
         "retry": Task.retry,
+        "on_replace": Task.on_replace,
     }
     Task.delay = _intercept_delay(originals["delay"])
     Task.apply_async = _intercept_apply_async(originals["apply_async"])
-    Task.retry = _direct_retry(originals["retry"])
+    Task.retry = _direct(originals["retry"])
+    Task.on_replace = _direct(originals["on_replace"])
     if wrap_task_execution:
         originals["__call__"] = Task.__call__
         Task.__call__ = _scoped_call(originals["__call__"])
@@ -211,15 +232,13 @@ def _intercept_apply_async(original: Callable[..., Any]) -> Callable[..., Any]:
     return apply_async
 
 
-def _direct_retry(original: Callable[..., Any]) -> Callable[..., Any]:
-    def retry(self: Task, *args: Any, **kwargs: Any) -> Any:
-        token = pass_through()
-        try:
-            return original(self, *args, **kwargs)
-        finally:
-            publishing.reset(token)
+def _direct(original: Callable[..., Any]) -> Callable[..., Any]:
+    """``Task.retry``/``Task.on_replace`` publishing what they publish straight to Celery (see :func:`_passing`)."""
 
-    return retry
+    def direct(self: Task, *args: Any, **kwargs: Any) -> Any:
+        return _passing(partial(original, self, *args, **kwargs))
+
+    return direct
 
 
 def _scoped_call(original: Callable[..., Any]) -> Callable[..., Any]:
