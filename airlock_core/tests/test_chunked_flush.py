@@ -170,3 +170,53 @@ def test_when_that_write_fails_too_the_tasks_error_propagates_and_the_chunk_is_f
     report = caught.value.airlock_report
     assert [(i.args, type(e)) for i, e in report.failed] == [((1,), TaskFailed), ((0,), BrokerDown)]
     assert report.dispatched == [] and executor.broker == []
+
+
+class RefusingFlush(ChunkedFlush):
+    """Its writes fail as redis-py does when the broker refuses the connection."""
+
+    __slots__ = ("attempts",)
+    refused_means_unsent = True
+
+    def __init__(self) -> None:
+        super().__init__(8, 1)
+        self.attempts = 0
+
+    def _write(self) -> None:
+        self.attempts += 1
+        if self.attempts == 1:
+            try:
+                raise ConnectionRefusedError(111, "Connection refused")
+            except ConnectionRefusedError:
+                raise BrokerDown("Error 111 connecting") from None  # as redis-py does: context, no cause
+        if self.attempts == 2:
+            raise BrokerDown("connection reset after the request was sent")
+
+
+def test_a_refused_write_says_it_sent_nothing_and_the_chunk_size_grows_on_success_only() -> None:
+    flush = RefusingFlush()
+    first, second = airlock.Intent(print, (1,)), airlock.Intent(print, (2,))
+    flush.pending.append(first)
+    with pytest.raises(BrokerDown) as refused:
+        flush.deliver(first)
+    assert refused.value.airlock_undelivered == [] and refused.value.airlock_not_sent is True
+    assert flush.limit == 1  # the retried intent is written alone again
+    flush.pending.append(first)
+    with pytest.raises(BrokerDown) as reset:
+        flush.deliver(first)
+    assert not hasattr(reset.value, "airlock_not_sent")  # sent, maybe received: unknown
+    flush.pending.extend((first, second))
+    flush.deliver()
+    assert (flush.delivered, flush.limit) == (2, 2)
+
+
+def test_a_refused_write_on_a_transport_that_may_resend_claims_nothing() -> None:
+    class MayResend(RefusingFlush):
+        __slots__ = ()
+        refused_means_unsent = False
+
+    flush = MayResend()
+    flush.pending.append(airlock.Intent(print, (1,)))
+    with pytest.raises(BrokerDown) as refused:
+        flush.deliver()
+    assert not hasattr(refused.value, "airlock_not_sent")

@@ -36,7 +36,7 @@ def test_unreachable_broker_fails_and_reports_the_rest(closed_broker, kind: str,
 def test_losing_redis_mid_flush_reports_exactly_the_written_chunks(proxied_redis_broker) -> None:  # type: ignore[no-untyped-def]
     _, actor, redis_proxy = proxied_redis_broker
     with pytest.raises(RedisConnectionError) as caught:
-        with airlock.scope(executor=DramatiqExecutor(chunk_size=4)):
+        with airlock.scope(executor=DramatiqExecutor(chunk_size=4, first_chunk_size=4)):
             for i in range(4):  # chunk 1: written when full
                 airlock.enqueue(actor, i, _dispatch_options={"max_retries": 0})
             airlock.enqueue(redis_proxy.down)  # runs inline, after chunk 1 was written
@@ -52,7 +52,7 @@ def test_losing_redis_mid_flush_reports_exactly_the_written_chunks(proxied_redis
 def test_losing_redis_before_the_last_chunk_names_its_intents(proxied_redis_broker) -> None:  # type: ignore[no-untyped-def]
     _, actor, redis_proxy = proxied_redis_broker
     with pytest.raises(RedisConnectionError) as caught:
-        with airlock.scope(executor=DramatiqExecutor(chunk_size=4)):
+        with airlock.scope(executor=DramatiqExecutor(chunk_size=4, first_chunk_size=4)):
             for i in range(4):
                 airlock.enqueue(actor, i, _dispatch_options={"max_retries": 0})
             airlock.enqueue(redis_proxy.down)
@@ -91,7 +91,7 @@ def test_a_chunk_whose_reply_was_lost_is_not_written_again(airlock_outage, redis
         broker._max_unpack_size()  # its EVALSHA, run once per broker, is not the one to lose
         proxy.lose_next_reply(containing=b"EVALSHA")
         with pytest.raises(RedisError) as caught:
-            with airlock.scope(executor=DramatiqExecutor(chunk_size=10)):
+            with airlock.scope(executor=DramatiqExecutor(chunk_size=10, first_chunk_size=10)):
                 for i in range(10):
                     airlock.enqueue(actor, i)
         assert proxy.replies_lost == 1
@@ -125,7 +125,7 @@ def test_a_broker_that_stops_answering_fails_the_flush_within_the_socket_timeout
     direct = redis.Redis.from_url(redis_url)
     try:
         with pytest.raises(RedisError) as caught:
-            with airlock.scope(executor=DramatiqExecutor(chunk_size=4)):
+            with airlock.scope(executor=DramatiqExecutor(chunk_size=4, first_chunk_size=4)):
                 for i in range(4):  # chunk 1, written
                     airlock.enqueue(actor, i)
                 airlock.enqueue(proxy.stall)

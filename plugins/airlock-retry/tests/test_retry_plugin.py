@@ -258,3 +258,48 @@ def test_retry_on_accepts_a_set() -> None:
     with airlock.scope(executor=executor, retry_attempts=2, retry_on={"ConnectionError"}, **FAST):
         airlock.enqueue(done.append, 1)
     assert done == [1]
+
+
+def test_a_refused_batch_write_of_only_the_current_intent_is_retried() -> None:
+    """The broker refused the connection: nothing was sent, and the chunk held
+    no other intent, so trying again cannot publish anything twice. The error
+    may wrap the transport's (kombu's BatchPublishError): a retryable error it
+    was raised from counts."""
+
+    class BatchPublishError(Exception):
+        """Not a ConnectionError itself, like kombu's."""
+
+    published: list[int] = []
+    refusals = [2]
+
+    def executor(intent: airlock.Intent) -> None:
+        if refusals[0]:
+            refusals[0] -= 1
+            try:
+                raise ConnectionRefusedError(111, "Connection refused")
+            except ConnectionRefusedError:
+                error = BatchPublishError("batch publish failed")
+                error.airlock_undelivered = []  # type: ignore[attr-defined]
+                error.airlock_not_sent = True  # type: ignore[attr-defined]
+                raise error from None
+        published.append(intent.args[0])
+
+    with airlock.scope(executor=executor, retry_attempts=3, **FAST) as scope:
+        airlock.enqueue(published.append, 0)
+    assert published == [0]  # the third attempt
+    assert [type(e).__name__ for e in scope.report.attempts(scope.intents[0])] == ["BatchPublishError"] * 2
+
+
+def test_a_refused_batch_write_that_held_other_intents_is_not_retried() -> None:
+    def executor(intent: airlock.Intent) -> None:
+        if intent.args == (1,):
+            error = ConnectionRefusedError(111, "Connection refused")
+            error.airlock_undelivered = [first]  # type: ignore[attr-defined]
+            error.airlock_not_sent = True  # type: ignore[attr-defined]
+            raise error
+
+    with pytest.raises(ConnectionRefusedError), airlock.scope(executor=executor, retry_attempts=3, **FAST) as scope:
+        airlock.enqueue(print, 0)
+        first = scope.intents[0]
+        airlock.enqueue(print, 1)
+    assert len(scope.report.attempts(scope.intents[1])) == 1

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ..intent import Intent
     from ..report import FlushReport
 
-__all__ = ["ChunkedFlush", "flush_in_chunks"]
+__all__ = ["ChunkedFlush", "connection_refused", "flush_in_chunks", "raised_from"]
 
 F = TypeVar("F", bound="ChunkedFlush")
 
@@ -50,6 +50,10 @@ class ChunkedFlush:
 
     #: Names the executor in the note added to a failed write's exception.
     label = "airlock"
+    #: True if the transport never resends a write by itself (no automatic
+    #: retry on a new connection): then a write that failed because the
+    #: broker refused the connection sent nothing, and says so (see :meth:`deliver`).
+    refused_means_unsent = False
 
     def __init__(self, chunk_size: int, first_chunk_size: int | None = None) -> None:
         if first_chunk_size is None:
@@ -76,18 +80,24 @@ class ChunkedFlush:
         """Write the buffered chunk; on failure raise with ``airlock_undelivered``.
 
         ``current`` is the intent whose ``executor(intent)`` call is writing
-        the chunk: the core records that one as failed itself.
+        the chunk: the core records that one as failed itself. Whether the
+        others reached the broker is unknown (a lost reply looks the same as
+        a lost request), unless the broker refused the connection on a
+        transport that does not resend (:attr:`refused_means_unsent`): then
+        the error also carries ``airlock_not_sent = True``, and a retry of
+        ``current`` cannot publish anything twice.
         """
         if not self.pending:
             return
         chunk, self.pending = self.pending, []
-        self.limit = min(2 * self.limit, self.chunk_size)
         try:
             self._write()
         except BaseException as exc:
             where = self._destination()
             self._drop(exc)
             exc.airlock_undelivered = [i for i in chunk if i is not current]  # type: ignore[attr-defined]
+            if self.refused_means_unsent and connection_refused(exc):
+                exc.airlock_not_sent = True  # type: ignore[attr-defined]
             add_note(
                 exc,
                 f"{self.label}: writing {len(chunk)} buffered messages to {where} failed; "
@@ -95,6 +105,7 @@ class ChunkedFlush:
             )
             raise
         self.delivered += len(chunk)
+        self.limit = min(2 * self.limit, self.chunk_size)  # after a success only: a retried intent is written alone
 
     def _write(self) -> None:
         """Send everything buffered in the transport, in one round trip."""
@@ -112,6 +123,22 @@ class ChunkedFlush:
 
     def close(self) -> None:
         """Release the transport at the end of the flush. Default: nothing."""
+
+
+def raised_from(error: BaseException) -> Iterator[BaseException]:
+    """``error``, then each error it was raised from (its cause, else its context)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        yield current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+
+
+def connection_refused(error: BaseException) -> bool:
+    """True if ``error`` or an error it was raised from is a
+    ``ConnectionRefusedError``: the connection was never made."""
+    return any(isinstance(e, ConnectionRefusedError) for e in raised_from(error))
 
 
 @contextmanager

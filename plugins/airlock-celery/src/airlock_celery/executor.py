@@ -166,6 +166,7 @@ class _Flush(ChunkedFlush):
 
     __slots__ = ("app", "batch", "producer", "router", "stack")
     label = "airlock-celery"
+    refused_means_unsent = True  # kombu's batch flush runs its pipeline once, without automatic retry
 
     def __init__(self, chunk_size: int, first_chunk_size: int) -> None:
         super().__init__(chunk_size, first_chunk_size)

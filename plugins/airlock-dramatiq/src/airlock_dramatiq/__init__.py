@@ -7,6 +7,6 @@ chunks; on RabbitMQ it reuses Dramatiq's one channel per thread (see
 :class:`DramatiqExecutor`).
 """
 
-from .executor import DEFAULT_CHUNK_SIZE, DramatiqExecutor, dramatiq_executor
+from .executor import DEFAULT_CHUNK_SIZE, DEFAULT_FIRST_CHUNK_SIZE, DramatiqExecutor, dramatiq_executor
 
-__all__ = ["DramatiqExecutor", "dramatiq_executor", "DEFAULT_CHUNK_SIZE"]
+__all__ = ["DramatiqExecutor", "dramatiq_executor", "DEFAULT_CHUNK_SIZE", "DEFAULT_FIRST_CHUNK_SIZE"]

@@ -38,10 +38,12 @@ from airlock.executors.chunked import ChunkedFlush, flush_in_chunks
 if TYPE_CHECKING:
     from airlock import FlushReport, Intent
 
-__all__ = ["DramatiqExecutor", "dramatiq_executor", "DEFAULT_CHUNK_SIZE"]
+__all__ = ["DramatiqExecutor", "dramatiq_executor", "DEFAULT_CHUNK_SIZE", "DEFAULT_FIRST_CHUNK_SIZE"]
 
 #: Enqueue commands queued on the pipeline before one round trip to Redis.
 DEFAULT_CHUNK_SIZE = 100
+#: Commands in a flush's first chunk; each next chunk doubles, up to ``chunk_size``.
+DEFAULT_FIRST_CHUNK_SIZE = 1
 
 _NO_OPTIONS: Mapping[str, Any] = {}
 
@@ -136,6 +138,12 @@ class DramatiqExecutor:
     :param chunk_size: how many Redis enqueue commands are queued before
         they are written in one round trip. Smaller chunks get the first
         message to a worker sooner; larger ones save round trips.
+    :param first_chunk_size: the first chunk's size; each next one doubles,
+        up to ``chunk_size``. The default, 1, writes the first message as
+        soon as it is prepared (a worker starts on it while the rest is
+        prepared), and within its own ``executor(intent)`` call, so a broker
+        that refuses connections at the start of a flush fails that one
+        intent, which airlock-retry can retry, rather than the flush's exit.
 
     Actors of a second Redis broker in the same flush, and actors on other
     brokers, are sent on their own; what was queued before is written
@@ -143,10 +151,14 @@ class DramatiqExecutor:
     callable runs inline, after the queued commands were written.
     """
 
-    def __init__(self, *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> None:
-        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-            raise ValueError(f"DramatiqExecutor(chunk_size=...) must be an integer >= 1, got {chunk_size!r}")
+    def __init__(
+        self, *, chunk_size: int = DEFAULT_CHUNK_SIZE, first_chunk_size: int = DEFAULT_FIRST_CHUNK_SIZE
+    ) -> None:
+        for name, value in (("chunk_size", chunk_size), ("first_chunk_size", first_chunk_size)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"DramatiqExecutor({name}=...) must be an integer >= 1, got {value!r}")
         self.chunk_size = chunk_size
+        self.first_chunk_size = first_chunk_size
         self._flush: ContextVar[_Flush | None] = ContextVar(f"airlock_dramatiq_flush_{id(self)}", default=None)
 
     def __call__(self, intent: Intent) -> Any:
@@ -162,10 +174,10 @@ class DramatiqExecutor:
         When the flush stops on an error, what was sent before it is still
         written, as a plain loop of ``send`` would have done.
         """
-        return flush_in_chunks(self._flush, _Flush(self.chunk_size), report)
+        return flush_in_chunks(self._flush, _Flush(self.chunk_size, self.first_chunk_size), report)
 
     def __repr__(self) -> str:
-        return f"DramatiqExecutor(chunk_size={self.chunk_size})"
+        return f"DramatiqExecutor(chunk_size={self.chunk_size}, first_chunk_size={self.first_chunk_size})"
 
 
 class _Flush(ChunkedFlush):
@@ -173,9 +185,10 @@ class _Flush(ChunkedFlush):
 
     __slots__ = ("broker", "pipeline")
     label = "airlock-dramatiq"
+    refused_means_unsent = True  # the pipeline's client never resends (_no_replay_client)
 
-    def __init__(self, chunk_size: int) -> None:
-        super().__init__(chunk_size)
+    def __init__(self, chunk_size: int, first_chunk_size: int) -> None:
+        super().__init__(chunk_size, first_chunk_size)
         self.broker: Any = None
         self.pipeline: Any = None
 

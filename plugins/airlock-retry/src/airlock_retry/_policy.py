@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from airlock.executors.chunked import raised_from
+
 from ._types import ExceptionSpec, exception_types
 
 __all__ = ["DEFAULT_RETRY_ON", "RetryPolicy"]
@@ -75,6 +77,27 @@ class RetryPolicy:
             yield wait
             nominal *= 2
 
+    def may_retry(self, error: BaseException) -> bool:
+        """Whether a failed attempt that raised ``error`` may be made again.
+
+        ``error`` must be one of :attr:`retryable`. A failed batch write
+        (``airlock_undelivered``, see ``airlock.executors.chunked``) is retried
+        only when it certainly sent nothing (``airlock_not_sent``: the broker
+        refused the connection) and held no other intent: otherwise what it
+        held may have reached the broker (a lost reply), so resending could
+        publish twice, and the other intents it lost would stay hidden behind
+        this one's retry. Such a write's error may wrap the transport's
+        (kombu's ``BatchPublishError``): then the errors it was raised from
+        count too, a ``ConnectionRefusedError`` among them being a
+        ``ConnectionError``.
+        """
+        undelivered = getattr(error, "airlock_undelivered", None)
+        if undelivered is None:
+            return isinstance(error, self.retryable)
+        if undelivered or not getattr(error, "airlock_not_sent", False):
+            return False
+        return any(isinstance(e, self.retryable) for e in raised_from(error))
+
     def call(
         self,
         fn: Callable[[T], Any],
@@ -105,10 +128,7 @@ class RetryPolicy:
             errors.append(error)
             if record is not None:
                 record(error)
-            if not isinstance(error, self.retryable) or hasattr(error, "airlock_undelivered"):
-                # A batch write failed: what it held may have reached the broker
-                # (a lost reply), so resending could publish twice; and any
-                # earlier intents it lost would stay hidden behind this one's retry.
+            if not self.may_retry(error):
                 break
             wait = next(waits, None)
             if wait is None:
