@@ -176,3 +176,32 @@ def test_a_guard_does_not_speak_for_an_add_written_below_it() -> None:
         airlock.enqueue(notify, 1)
 
     assert scope.added == 2 and scope.seen_at == [0, 1]
+
+
+def test_enqueue_call_hands_every_keyword_argument_to_the_task() -> None:
+    """Even those enqueue() takes for its own: what a forwarded call (Celery's delay) needs."""
+    received: list[dict[str, object]] = []
+
+    def assign(**kwargs: object) -> None:
+        received.append(kwargs)
+
+    kwargs = {"task": 7, "_name": "n", "_origin": "o", "_dispatch_options": {"x": 1}}
+    with airlock.scope() as scope:
+        airlock.enqueue_call(assign, (), kwargs, name="assign-7", dispatch_options={"queue": "q"})
+        kwargs["task"] = 8  # the caller's dict changing later changes nothing
+        [intent] = scope.intents
+        assert (intent.name, intent.dispatch_options) == ("assign-7", {"queue": "q"})
+    assert received == [{"task": 7, "_name": "n", "_origin": "o", "_dispatch_options": {"x": 1}}]
+
+
+def test_enqueue_call_refuses_what_enqueue_refuses() -> None:
+    with pytest.raises(airlock.NoScopeError):
+        airlock.enqueue_call(print, ("x",))
+    with airlock.scope() as scope:
+        with pytest.raises(TypeError, match=r"enqueue_call\(\) takes the task's arguments as a tuple and a dict"):
+            airlock.enqueue_call(print, ["x"])  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match=r"enqueue_call\(\): name and origin must be strings"):
+            airlock.enqueue_call(print, name=3)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match=r"enqueue_call\(\) needs a callable or a task object"):
+            airlock.enqueue_call("print")  # type: ignore[arg-type]
+        assert scope.intents == []

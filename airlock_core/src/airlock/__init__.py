@@ -32,7 +32,7 @@ from .executors.sync import sync_executor as _execute
 from .intent import Intent
 from .policies import AllowAll, AssertNoEffects, BlockTasks, DropAll, LogOnFlush, Policy
 from .report import Fate, FlushReport
-from .scope import Scope, enqueue, get_current_scope, policy, scope, scoped
+from .scope import Scope, enqueue, enqueue_call, get_current_scope, policy, scope, scoped
 
 if TYPE_CHECKING:
     from . import plugins
@@ -97,6 +97,7 @@ __all__ = [
     "Intent",
     "Executor",
     "enqueue",
+    "enqueue_call",
     "scope",
     "scoped",
     "policy",

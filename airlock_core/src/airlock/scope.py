@@ -867,27 +867,69 @@ else:
             dispatch_options = kwargs.pop("_dispatch_options", None)
         else:
             name = origin = dispatch_options = None
-        if (name is not None and not isinstance(name, str)) or (origin is not None and not isinstance(origin, str)):
-            raise TypeError(
-                f"airlock.enqueue(): _name and _origin must be strings, got _name={name!r}, _origin={origin!r}."
-            )
-        if _get_in_policy():
-            raise PolicyEnqueueError(
-                "Cannot call enqueue() from within a policy callback (or an airlock_enqueue hook). "
-                "Policies may judge intents, but must not create them."
-            )
-        if not callable(task) and not _is_task_object(task):
-            raise TypeError(
-                f"airlock.enqueue() needs a callable or a task object, got {task!r} ({type(task).__name__}). "
-                "Pass the function or task object itself, not its result or its name."
-            )
-        intent = _new_intent(Intent, (task, args, kwargs, origin, dispatch_options, _get_policy_stack(), name))
-        if current is None:
-            raise NoScopeError(
-                f"Cannot enqueue '{intent.name}' without an active airlock.scope(). "
-                "Wrap your code in an airlock.scope() context manager (or decorate it with @airlock.scoped())."
-            )
-        current._add(intent)
+        _enqueue_checked(current, "airlock.enqueue()", task, args, kwargs, name, origin, dispatch_options)
 
     enqueue.__doc__ = _enqueue_as_documented.__doc__
     enqueue.__wrapped__ = _enqueue_as_documented  # what inspect.signature() follows
+
+
+def enqueue_call(
+    task: Callable[..., Any],
+    args: tuple[Any, ...] = (),
+    kwargs: dict[str, Any] | None = None,
+    *,
+    name: str | None = None,
+    origin: str | None = None,
+    dispatch_options: dict[str, Any] | None = None,
+) -> None:
+    """``enqueue()`` with the task's arguments as a tuple and a dict.
+
+    For integrations that forward a call they intercepted (a Celery
+    ``delay()``): the task's keyword arguments reach it untouched, even those
+    named ``task``, ``_name``, ``_origin`` or ``_dispatch_options``, which
+    ``enqueue()`` would take for its own. Otherwise the same: the same
+    checks, errors, policies and hooks.
+    """
+    if not isinstance(args, tuple) or not (kwargs is None or isinstance(kwargs, dict)):
+        raise TypeError(
+            f"airlock.enqueue_call() takes the task's arguments as a tuple and a dict, got "
+            f"{type(args).__name__} and {type(kwargs).__name__}."
+        )
+    kwargs = dict(kwargs) if kwargs else {}  # the intent's own: the caller's dict may change later
+    _enqueue_checked(_get_scope(), "airlock.enqueue_call()", task, args, kwargs, name, origin, dispatch_options)
+
+
+def _enqueue_checked(
+    current: Scope | None,
+    where: str,
+    task: Any,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    name: Any,
+    origin: Any,
+    dispatch_options: Any,
+) -> None:
+    """Check an enqueue call that took the slow path, then add its intent to ``current``."""
+    if (name is not None and not isinstance(name, str)) or (origin is not None and not isinstance(origin, str)):
+        prefix = "_" if where == "airlock.enqueue()" else ""  # how the caller spelt them
+        raise TypeError(
+            f"{where}: {prefix}name and {prefix}origin must be strings, "
+            f"got {prefix}name={name!r}, {prefix}origin={origin!r}."
+        )
+    if _get_in_policy():
+        raise PolicyEnqueueError(
+            "Cannot call enqueue() from within a policy callback (or an airlock_enqueue hook). "
+            "Policies may judge intents, but must not create them."
+        )
+    if not callable(task) and not _is_task_object(task):
+        raise TypeError(
+            f"{where} needs a callable or a task object, got {task!r} ({type(task).__name__}). "
+            "Pass the function or task object itself, not its result or its name."
+        )
+    intent = _new_intent(Intent, (task, args, kwargs, origin, dispatch_options, _get_policy_stack(), name))
+    if current is None:
+        raise NoScopeError(
+            f"Cannot enqueue '{intent.name}' without an active airlock.scope(). "
+            "Wrap your code in an airlock.scope() context manager (or decorate it with @airlock.scoped())."
+        )
+    current._add(intent)

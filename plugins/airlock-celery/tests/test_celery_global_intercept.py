@@ -126,6 +126,20 @@ def test_calls_in_a_scope_are_enqueued_with_their_options(backend) -> None:  # t
     assert intent.args == (log.key, "x") and intent.dispatch_options == {"countdown": 3}
 
 
+def test_keyword_arguments_named_like_enqueue_s_own_reach_the_task(backend) -> None:  # type: ignore[no-untyped-def]
+    """delay(_name=...): the task's arguments, not enqueue()'s (a ``task=`` one
+    too: the core's enqueue_call tests cover it; this bound task's own first
+    parameter is called task)."""
+    log = backend.log()
+    kwargs = {"_name": "n", "_origin": "o", "_dispatch_options": "d"}
+    with airlock.scope(), pytest.warns(DeprecationWarning):
+        backend.record.delay(log.key, "delay", **kwargs)
+        backend.record.apply_async((log.key, "apply_async"), kwargs)
+    assert summary(log.wait_for(2)) == sorted(
+        [("apply_async", kwargs, backend.queue), ("delay", kwargs, backend.queue)], key=repr
+    )
+
+
 def test_a_group_published_in_a_scope_runs_each_member_once(backend) -> None:  # type: ignore[no-untyped-def]
     """group().apply_async() lends its members a producer from the pool for the
     call only; the buffered members must be published on the flush's own."""

@@ -98,7 +98,8 @@ def _enqueue_apply_async(task: Task, args: Any, kwargs: Any, options: dict[str, 
     """
     if options and not TRANSPORT_OPTIONS.isdisjoint(options):
         options = {name: value for name, value in options.items() if name not in TRANSPORT_OPTIONS}
-    airlock.enqueue(task, *(args or ()), _dispatch_options=options or None, **(kwargs or {}))
+    # enqueue_call: the task's keyword arguments reach it whatever their names (task=, _name=, ...)
+    airlock.enqueue_call(task, tuple(args or ()), dict(kwargs or {}), dispatch_options=options or None)
 
 
 class LegacyTaskShim(Task):
@@ -120,7 +121,7 @@ class LegacyTaskShim(Task):
         if passes():
             return super().delay(*args, **kwargs)
         _warn_delay(self)
-        airlock.enqueue(self, *args, **kwargs)
+        airlock.enqueue_call(self, args, kwargs)
         return None
 
     def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
@@ -210,7 +211,7 @@ def _intercept_delay(original: Callable[..., Any]) -> Callable[..., Any]:
                 return original(self, *args, **kwargs)
             finally:
                 _delay_warned.reset(token)
-        airlock.enqueue(self, *args, **kwargs)
+        airlock.enqueue_call(self, args, kwargs)
         return None
 
     return delay
