@@ -203,18 +203,56 @@ def test_an_eager_task_still_scopes_its_own_calls(backend, published_by: str) ->
     assert ran == ["ok"]
 
 
+def test_an_eager_chain_or_group_waits_for_the_scope_as_a_published_one_would(backend) -> None:  # type: ignore[no-untyped-def]
+    """Under task_always_eager Celery runs a chain or group in place, never
+    through Task.apply_async: buffered as a whole, it runs when the scope
+    flushes and never when it is discarded, as its published tasks would."""
+    from celery import chain, group
+
+    app = Celery("eager-canvas", broker="memory://", set_as_current=False)
+    app.conf.task_always_eager = True
+    ran: list[str] = []
+
+    @app.task(name=f"eager-step-{uuid.uuid4().hex}")
+    def step(tag: str) -> None:
+        ran.append(tag)
+
+    def canvases(label: str) -> None:
+        chain(step.si(f"{label} chain 1"), step.si(f"{label} chain 2")).apply_async()
+        group(step.si(f"{label} group 1"), step.si(f"{label} group 2")).apply_async()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        with pytest.raises(Boom), airlock.scope():
+            canvases("discarded")
+            raise Boom("the request failed")
+        with airlock.scope():
+            canvases("flushed")
+            assert ran == []
+        canvases("no scope")
+    assert ran == [
+        f"{label} {kind} {n}" for label in ("flushed", "no scope") for kind in ("chain", "group") for n in (1, 2)
+    ]
+
+
 def test_a_second_install_is_refused(backend) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(RuntimeError, match="already been called"):
         install_global_intercept()
 
 
 def test_uninstall_restores_celery_task_methods(backend) -> None:  # type: ignore[no-untyped-def]
+    from celery.canvas import _chain, _chord, group
+
     patched = (Task.delay, Task.apply_async, Task.retry, Task.on_replace, Task.__call__)
+    patched_canvases = (_chain.apply_async, group.apply_async, _chord.apply_async)
     uninstall_global_intercept()
     try:
         restored = (Task.delay, Task.apply_async, Task.retry, Task.on_replace, Task.__call__)
         assert all(now is not before for now, before in zip(restored, patched, strict=True))
         assert all(method.__module__ == "celery.app.task" for method in restored)
+        canvases = (_chain.apply_async, group.apply_async, _chord.apply_async)
+        assert all(now is not before for now, before in zip(canvases, patched_canvases, strict=True))
+        assert all(method.__module__ == "celery.canvas" for method in canvases)
         uninstall_global_intercept()  # a second call does nothing
         install_global_intercept(wrap_task_execution=False)
         assert Task.__call__ is restored[-1] and Task.delay is not restored[0]

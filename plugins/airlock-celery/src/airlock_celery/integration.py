@@ -187,17 +187,45 @@ def install_global_intercept(app: Celery | None = None, *, wrap_task_execution: 
     if wrap_task_execution:
         originals["__call__"] = Task.__call__
         Task.__call__ = _scoped_call(originals["__call__"])
+    for canvas in _eager_canvases():
+        originals[f"{canvas.__name__}.apply_async"] = canvas.__dict__["apply_async"]
+        canvas.apply_async = _intercept_eager_canvas(canvas.__dict__["apply_async"])
     _originals = originals
 
 
 def uninstall_global_intercept() -> None:
-    """Restore Celery's ``Task`` methods. Does nothing when not installed."""
+    """Restore Celery's ``Task`` and canvas methods. Does nothing when not installed."""
     global _originals
     originals, _originals = _originals, None
     if originals is None:
         return
+    canvases = {canvas.__name__: canvas for canvas in _eager_canvases()}
     for name, method in originals.items():
-        setattr(Task, name, method)
+        owner, _, attribute = name.rpartition(".")
+        setattr(canvases[owner] if owner else Task, attribute, method)
+
+
+def _eager_canvases() -> tuple[type, ...]:
+    """The canvases whose ``apply_async`` runs them in place under ``task_always_eager``,
+    never reaching ``Task.apply_async``: chain, group, chord."""
+    from celery.canvas import _chain, _chord, group
+
+    return (_chain, group, _chord)
+
+
+def _intercept_eager_canvas(original: Callable[..., Any]) -> Callable[..., Any]:
+    """A canvas's ``apply_async`` that, under ``task_always_eager`` inside a
+    scope, buffers the canvas itself: the flush applies it (eagerly), and a
+    discarded scope never does, as with a broker. Published canvases need
+    nothing: their tasks' ``apply_async`` is intercepted."""
+
+    def apply_async(self: Any, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
+        if passes() or not self.app.conf.task_always_eager or airlock.get_current_scope() is None:
+            return original(self, args, kwargs, **options)
+        airlock.enqueue_call(self, tuple(args or ()), dict(kwargs or {}), dispatch_options=options or None)
+        return None
+
+    return apply_async
 
 
 def _intercept_delay(original: Callable[..., Any]) -> Callable[..., Any]:
