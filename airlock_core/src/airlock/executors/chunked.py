@@ -23,9 +23,16 @@ if TYPE_CHECKING:
     from ..intent import Intent
     from ..report import FlushReport
 
-__all__ = ["ChunkedFlush", "connection_refused", "flush_in_chunks", "raised_from"]
+__all__ = ["ChunkedFlush", "check_chunk_sizes", "connection_refused", "flush_in_chunks", "raised_from"]
 
 F = TypeVar("F", bound="ChunkedFlush")
+
+
+def check_chunk_sizes(owner: str, chunk_size: object, first_chunk_size: object) -> None:
+    """Raise ``ValueError`` unless both are integers >= 1 (the message names ``owner``, e.g. an executor class)."""
+    for name, value in (("chunk_size", chunk_size), ("first_chunk_size", first_chunk_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{owner}({name}=...) must be an integer >= 1, got {value!r}")
 
 
 class ChunkedFlush:
@@ -58,9 +65,7 @@ class ChunkedFlush:
     def __init__(self, chunk_size: int, first_chunk_size: int | None = None) -> None:
         if first_chunk_size is None:
             first_chunk_size = chunk_size
-        for name, value in (("chunk_size", chunk_size), ("first_chunk_size", first_chunk_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"ChunkedFlush({name}=...) must be an integer >= 1, got {value!r}")
+        check_chunk_sizes("ChunkedFlush", chunk_size, first_chunk_size)
         self.chunk_size = chunk_size
         self.limit = min(first_chunk_size, chunk_size)  # the size of the chunk being filled
         self.pending: list[Intent] = []  # buffered, not yet written

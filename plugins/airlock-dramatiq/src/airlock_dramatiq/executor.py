@@ -33,7 +33,7 @@ from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
-from airlock.executors.chunked import ChunkedFlush, flush_in_chunks
+from airlock.executors.chunked import ChunkedFlush, check_chunk_sizes, flush_in_chunks
 
 if TYPE_CHECKING:
     from airlock import FlushReport, Intent
@@ -154,9 +154,7 @@ class DramatiqExecutor:
     def __init__(
         self, *, chunk_size: int = DEFAULT_CHUNK_SIZE, first_chunk_size: int = DEFAULT_FIRST_CHUNK_SIZE
     ) -> None:
-        for name, value in (("chunk_size", chunk_size), ("first_chunk_size", first_chunk_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"DramatiqExecutor({name}=...) must be an integer >= 1, got {value!r}")
+        check_chunk_sizes("DramatiqExecutor", chunk_size, first_chunk_size)
         self.chunk_size = chunk_size
         self.first_chunk_size = first_chunk_size
         self._flush: ContextVar[_Flush | None] = ContextVar(f"airlock_dramatiq_flush_{id(self)}", default=None)
