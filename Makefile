@@ -33,9 +33,10 @@ test-all: $(VENV)/.installed
 # The oldest supported Python, when this machine has one (the core promises >= 3.10).
 PYTHON_OLDEST ?= $(firstword $(shell python3.10 -c 'import sys; print(sys.executable)' 2>/dev/null) \
                              $(wildcard /root/.pyenv/versions/3.10*/bin/python3.10))
-# The newest Python here, when it is >= 3.12: Django 6 (with its own tasks framework) needs it.
-PYTHON_NEWEST ?= $(firstword $(shell python3.13 -c 'import sys; print(sys.executable)' 2>/dev/null) \
-                             $(wildcard /root/.pyenv/versions/3.13*/bin/python3.13))
+# The newest Python here from 3.14 down to 3.12: Django 6 (with its own tasks framework) needs >= 3.12.
+NEWER_PYTHONS := 3.14 3.13 3.12
+PYTHON_NEWEST ?= $(firstword $(foreach v,$(NEWER_PYTHONS),$(shell python$(v) -c 'import sys; print(sys.executable)' 2>/dev/null) \
+                             $(wildcard /root/.pyenv/versions/$(v)*/bin/python$(v))))
 
 # The core with no plugin installed (also on the oldest and the newest Python),
 # then each plugin alone, and airlock-django once more with Django 6.
@@ -45,12 +46,12 @@ test-isolated: test-core-alone
 	else echo "no Python 3.10 here: the core's oldest-Python run is left out"; fi
 	@if [ -n "$(PYTHON_NEWEST)" ]; then \
 	  $(MAKE) --no-print-directory test-core-alone PYTHON=$(PYTHON_NEWEST) CORE_VENV=.venv-core-newest; \
-	else echo "no Python 3.13 here: the core's newest-Python run is left out"; fi
+	else echo "no Python 3.12 or newer here: the core's newest-Python run is left out"; fi
 	@set -e; for p in $(PLUGINS); do $(MAKE) --no-print-directory test-plugin PLUGIN=$$(basename $$p); done
 	@if [ -n "$(PYTHON_NEWEST)" ]; then \
 	  $(MAKE) --no-print-directory test-plugin PLUGIN=airlock-django PYTHON=$(PYTHON_NEWEST) \
 	    PLUGIN_VENV=.venv-airlock-django-6 PLUGIN_REQUIRES='django>=6'; \
-	else echo "no Python 3.13 here: airlock-django's run with Django 6 is left out"; fi
+	else echo "no Python 3.12 or newer here: airlock-django's run with Django 6 is left out"; fi
 
 CORE_VENV ?= .venv-core
 test-core-alone:

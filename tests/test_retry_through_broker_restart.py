@@ -21,7 +21,7 @@ import airlock
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
-RETRY = {"retry_attempts": 10, "retry_wait": 0.1, "retry_max_delay": 0.5}
+RETRY = {"retry_attempts": 20, "retry_wait": 0.1, "retry_max_delay": 10}  # waits: 0.1 s doubling, 10 s in all
 
 
 @pytest.fixture
@@ -82,7 +82,7 @@ def test_a_flush_that_starts_while_redis_restarts_is_retried_and_delivered_once(
         with airlock.scope(executor=backend):  # warm: the connection pool holds an open connection
             airlock.enqueue(task, -1)
         proxy.down()
-        threading.Timer(0.5, proxy.up).start()
+        threading.Timer(2.0, proxy.up).start()  # longer than a client library's own reconnect attempts
         with airlock.scope(executor=backend, **RETRY) as scope:
             for n in range(5):
                 airlock.enqueue(task, n)

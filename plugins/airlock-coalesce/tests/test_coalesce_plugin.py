@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -305,6 +306,13 @@ class Compared:
         return isinstance(other, Compared) and other.n == self.n
 
 
+@dataclass
+class Item:
+    """Unhashable (a dataclass with eq=True), picklable (defined at module level)."""
+
+    id: object
+
+
 class UnpicklableTask:
     """A task object like a Huey task or Dramatiq actor: it holds a lock, so it cannot be pickled."""
 
@@ -343,3 +351,17 @@ def test_a_per_task_key_also_matches_the_task_s_registered_name() -> None:
             for product, payload in [(1, "v1"), (2, "v1"), (1, "v2")]:
                 airlock.enqueue(reindex, product, payload)
         assert [i.args for i in recorder.seen] == [(2, "v1"), (1, "v2")], spec
+
+
+def test_other_unhashable_arguments_are_filed_by_their_pickle_and_a_cycle_is_survived() -> None:
+    """Dataclasses (unhashable with eq=True) are not compared pairwise; a
+    value that holds itself does not break the flush."""
+    Compared.comparisons = 0
+    intents = [airlock.Intent(notify, (Item(Compared(n)),)) for n in range(300) for _ in range(2)]
+    assert coalesce(intents) == intents[::2]
+    assert Compared.comparisons < 2 * len(intents), Compared.comparisons
+
+    node: dict[str, Any] = {"name": "root"}
+    node["children"] = [node]
+    looped = [airlock.Intent(notify, (node,)), airlock.Intent(notify, (node,))]
+    assert coalesce(looped) == looped[:1]

@@ -146,3 +146,21 @@ def test_the_flush_client_is_the_broker_s_redis_with_retries_off_and_the_same_li
     assert type(made) is redis.BlockingConnectionPool and made is not pool
     assert (made.max_connections, made.timeout) == (7, 3)
     assert made.connection_kwargs["db"] == 3 and made.connection_kwargs["retry"].get_retries() == 0
+
+
+def test_a_refused_write_claims_nothing_sent_only_on_the_flush_s_own_no_replay_client() -> None:
+    """A pool that cannot be copied leaves the broker's own client, which may
+    resend a write on a new connection: a refusal then proves nothing."""
+    import redis
+    from airlock_dramatiq.executor import _Flush
+    from dramatiq.brokers.redis import RedisBroker
+
+    class SubclassedPool(redis.ConnectionPool):
+        """Not exactly ConnectionPool: _no_replay_client cannot copy it."""
+
+    for pool, no_replay in ((redis.ConnectionPool(port=1), True), (SubclassedPool(port=1), False)):
+        broker = RedisBroker(client=redis.Redis(connection_pool=pool))
+        flush = _Flush(10, 1)
+        assert flush._pipeline_for(broker) is not None  # nothing is sent until a write
+        assert flush.refused_means_unsent is no_replay
+        flush.close()

@@ -91,9 +91,11 @@ def test_an_outage_longer_than_the_attempts_fails_with_every_attempt(
     assert client.llen(key) == 0
 
 
-def test_redis_errors_are_not_retried_unless_retry_on_names_them(
+def test_a_redis_error_raised_from_a_refused_connection_is_retried_by_default(
     redis_target: tuple[str, int], redis_list: tuple[Any, str]
 ) -> None:
+    """redis.ConnectionError is not the builtin ConnectionError, but the
+    ConnectionRefusedError it was raised from is, and nothing was sent."""
     import redis
 
     _, key = redis_list
@@ -102,7 +104,29 @@ def test_redis_errors_are_not_retried_unless_retry_on_names_them(
         executor = redis_pusher(proxy.port, key, attempts.append)
         with pytest.raises(redis.ConnectionError), airlock.scope(executor=executor, retry_attempts=3):
             airlock.enqueue(print, "order-1")
-    assert attempts == [1]  # redis.ConnectionError is not the builtin ConnectionError
+    assert attempts == [1, 2, 3]
+
+
+def test_other_redis_errors_are_not_retried_unless_retry_on_names_them(
+    redis_target: tuple[str, int], redis_list: tuple[Any, str]
+) -> None:
+    """A timeout after the command was sent: redis.TimeoutError, raised from the
+    builtin TimeoutError, which counts only when the connection was refused."""
+    import redis
+
+    _, key = redis_list
+    with OutageProxy(redis_target) as proxy:
+        proxy.up()
+        attempts: list[int] = []
+
+        def stall_then_push(n: int) -> None:
+            attempts.append(n)
+            proxy.stall()  # the command goes out; no reply comes back
+
+        executor = redis_pusher(proxy.port, key, stall_then_push)
+        with pytest.raises(redis.TimeoutError), airlock.scope(executor=executor, retry_attempts=3):
+            airlock.enqueue(print, "order-1")
+    assert attempts == [1]
 
 
 def test_with_retry_rides_out_the_outage_too(redis_target: tuple[str, int], redis_list: tuple[Any, str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable, Hashable
 from typing import TYPE_CHECKING, Any
 
@@ -39,12 +40,13 @@ def default_key(intent: Intent) -> tuple[Any, ...]:
 class Groups:
     """Maps keys to the first value (an intent, or its position) filed with an equal key.
 
-    Keys are equal when Python calls them equal (``==``), hashable or not.
-    Hashable keys go through a dict. An unhashable key (a list or dict
-    argument) is filed under a hashable stand-in that equal keys share (see
-    :func:`_fingerprint`) and compared with ``==`` to the keys filed there,
-    so grouping stays about one dict lookup per key. A comparison that
-    raises (e.g. numpy arrays) counts as "different".
+    Hashable keys go through a dict: equal ones (``==``) are one key. An
+    unhashable key (a list or dict argument) is filed under a hashable
+    stand-in (see :func:`_fingerprint`) and compared with ``==`` to the keys
+    filed there, so grouping stays about one dict lookup per key: equal
+    lists, tuples, dicts and sets of hashable values merge, and other equal
+    values when they pickle alike. A comparison that raises (e.g. numpy
+    arrays) counts as "different".
     """
 
     __slots__ = ("_hashed", "_buckets")
@@ -70,27 +72,38 @@ class Groups:
 
 
 def _fingerprint(value: Any) -> Hashable:
-    """A hashable stand-in for ``value``, the same for values that are equal.
+    """A hashable stand-in for ``value``, the same for equal values of the kinds it looks into.
 
-    Hashable values stand for themselves; tuples, lists, dicts and sets stand
-    for what they hold, tagged by kind (so a list and a tuple, never equal,
-    get different ones); any other unhashable value stands for its type, and
-    only ``==`` tells those apart.
+    Hashable values stand for themselves; tuples, lists, dicts and sets for
+    what they hold, tagged by kind (a list and a tuple are never equal);
+    any other unhashable value (a dataclass, an unsaved model instance) for
+    its pickle, else for its type, and ``==`` tells apart those filed alike.
+    A value that holds itself stands for its type.
     """
+    try:
+        return _stand_in(value)
+    except RecursionError:
+        return ("value of type", type(value).__qualname__)
+
+
+def _stand_in(value: Any) -> Hashable:
     try:
         hash(value)
         return value
-    except TypeError:
+    except Exception:  # unhashable (TypeError), or a __hash__ that fails otherwise
         pass
     if isinstance(value, tuple):
-        return tuple(map(_fingerprint, value))
+        return tuple(map(_stand_in, value))
     if isinstance(value, list):
-        return ("list", tuple(map(_fingerprint, value)))
+        return ("list", tuple(map(_stand_in, value)))
     if isinstance(value, dict):  # keys are hashable; equal dicts hold equal items in any order
-        return ("dict", frozenset((k, _fingerprint(v)) for k, v in value.items()))
+        return ("dict", frozenset((k, _stand_in(v)) for k, v in value.items()))
     if isinstance(value, (set, frozenset)):
         return ("set", frozenset(value))
-    return ("value of type", type(value).__qualname__)
+    try:
+        return ("pickle", pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+    except Exception:  # unpicklable (locks, lambdas...): equality alone decides, within the type
+        return ("value of type", type(value).__qualname__)
 
 
 def _equal(a: Any, b: Any) -> bool:

@@ -181,14 +181,14 @@ class DramatiqExecutor:
 class _Flush(ChunkedFlush):
     """One flush's Redis pipeline and the chunk accounting."""
 
-    __slots__ = ("broker", "pipeline")
+    __slots__ = ("broker", "pipeline", "refused_means_unsent")
     label = "airlock-dramatiq"
-    refused_means_unsent = True  # the pipeline's client never resends (_no_replay_client)
 
     def __init__(self, chunk_size: int, first_chunk_size: int) -> None:
         super().__init__(chunk_size, first_chunk_size)
         self.broker: Any = None
         self.pipeline: Any = None
+        self.refused_means_unsent = False  # until the pipeline is known to be on a client that never resends
 
     def dispatch(self, intent: Intent) -> Any:
         actor, args, kwargs, options = intent[0], intent[1], intent[2], intent[4]
@@ -215,7 +215,11 @@ class _Flush(ChunkedFlush):
         if not _is_redis_broker(broker):
             return None
         _pipelined(broker)
-        self.broker, self.pipeline = broker, _no_replay_client(broker).pipeline(transaction=False)
+        client = _no_replay_client(broker)
+        self.broker, self.pipeline = broker, client.pipeline(transaction=False)
+        # The broker's own client (a pool that could not be copied) may resend a
+        # write on a new connection: then a refused connection proves nothing.
+        self.refused_means_unsent = client is not broker.client
         return self.pipeline
 
     def _write(self) -> None:

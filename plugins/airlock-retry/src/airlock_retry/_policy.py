@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from airlock.executors.chunked import raised_from
+from airlock.executors.chunked import connection_refused, raised_from
 
 from ._types import ExceptionSpec, exception_types
 
@@ -80,23 +80,24 @@ class RetryPolicy:
     def may_retry(self, error: BaseException) -> bool:
         """Whether a failed attempt that raised ``error`` may be made again.
 
-        ``error`` must be one of :attr:`retryable`. A failed batch write
-        (``airlock_undelivered``, see ``airlock.executors.chunked``) is retried
-        only when it certainly sent nothing (``airlock_not_sent``: the broker
-        refused the connection) and held no other intent: otherwise what it
-        held may have reached the broker (a lost reply), so resending could
+        ``error`` must be one of :attr:`retryable`, or have been raised from
+        one when the broker refused the connection, which sent nothing (a
+        client library's wrapper: kombu's ``OperationalError`` or
+        ``BatchPublishError`` over redis-py's ``ConnectionError`` over a
+        ``ConnectionRefusedError``, itself a builtin ``ConnectionError``).
+        A failed batch write (``airlock_undelivered``, see
+        ``airlock.executors.chunked``) is retried only when it certainly sent
+        nothing (``airlock_not_sent``) and held no other intent: otherwise what
+        it held may have reached the broker (a lost reply), so resending could
         publish twice, and the other intents it lost would stay hidden behind
-        this one's retry. Such a write's error may wrap the transport's
-        (kombu's ``BatchPublishError``): then the errors it was raised from
-        count too, a ``ConnectionRefusedError`` among them being a
-        ``ConnectionError``.
+        this one's retry.
         """
         undelivered = getattr(error, "airlock_undelivered", None)
-        if undelivered is None:
-            return isinstance(error, self.retryable)
-        if undelivered or not getattr(error, "airlock_not_sent", False):
+        if undelivered is not None and (undelivered or not getattr(error, "airlock_not_sent", False)):
             return False
-        return any(isinstance(e, self.retryable) for e in raised_from(error))
+        if isinstance(error, self.retryable):
+            return True
+        return connection_refused(error) and any(isinstance(e, self.retryable) for e in raised_from(error))
 
     def call(
         self,
@@ -141,7 +142,7 @@ class RetryPolicy:
 def _give_up(error: BaseException, errors: list[BaseException], policy: RetryPolicy) -> BaseException:
     error.airlock_attempts = list(errors)  # type: ignore[attr-defined]
     if len(errors) > 1 and hasattr(error, "add_note"):
-        why = "not retryable" if not isinstance(error, policy.retryable) else "retries exhausted"
+        why = "not retryable" if not policy.may_retry(error) else "retries exhausted"
         earlier = "; ".join(f"{type(e).__name__}: {e}" for e in errors[:-1])
         error.add_note(f"airlock-retry: attempt {len(errors)} of {policy.attempts} failed ({why}); earlier: {earlier}")
     return error
