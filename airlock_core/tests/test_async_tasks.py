@@ -46,7 +46,7 @@ def test_the_sync_executor_reports_an_async_task_failed(scope_kwargs) -> None:
     assert sent == []
     [(intent, error)] = scope.report.failed
     assert intent.task is send_email and isinstance(error, TypeError)
-    assert "send_email returned coroutine" in str(error) and "the sync executor" in str(error)
+    assert "send_email returned a coroutine" in str(error) and "the sync executor" in str(error)
 
 
 def test_the_threads_executor_reports_an_async_task_failed() -> None:
@@ -71,3 +71,18 @@ def test_enqueue_refuses_a_coroutine_object() -> None:
             airlock.enqueue(coroutine)
     finally:
         coroutine.close()
+
+
+def test_a_task_returning_another_awaitable_is_dispatched_as_before() -> None:
+    """Only a coroutine means "the body never ran": a task that started an
+    asyncio Task (and returns it) did its work."""
+    import asyncio
+
+    async def main() -> None:
+        with airlock.scope() as scope:
+            airlock.enqueue(lambda: asyncio.ensure_future(send_email(4)))
+        assert scope.report.ok
+        await asyncio.sleep(0)
+
+    asyncio.run(main())
+    assert sent == [4]

@@ -382,6 +382,21 @@ class TestBatchingExecutor:
         assert labels(report.not_attempted) == ["a", "b"]
         assert report.summary() == "flushed: 2 not_attempted"
 
+    def test_a_routed_executor_whose_context_fails_is_never_called_outside_it(self, executor_named) -> None:  # type: ignore[no-untyped-def]
+        class Unreachable(Batching):
+            @contextmanager
+            def flush_context(self, report: FlushReport) -> Iterator[None]:
+                raise ConnectionError("cannot reach the broker")
+                yield  # a generator, as flush contexts are
+
+        unreachable = Unreachable()
+        executor_named("unreachable", unreachable)
+        with pytest.raises(airlock.FlushFailed), airlock.scope(fail_fast=False) as s:
+            for label in "ab":
+                airlock.enqueue(step, label, _dispatch_options={"executor": "unreachable"})
+        assert unreachable.events == []  # neither intent reached it without its context
+        assert sorted(labels([i for i, _ in s.report.failed])) == ["a", "b"]
+
     def test_failing_call_can_name_earlier_undelivered_intents(self) -> None:
         class Pipeline(Batching):
             def __call__(self, intent: Intent) -> None:

@@ -627,3 +627,22 @@ class TestAfterFlushHook:
             airlock.enqueue(step, "bad")
             airlock.enqueue(step, "good")
         assert any("airlock_after_flush hook failed" in r.getMessage() for r in caplog.records)
+
+    def test_every_after_flush_hook_runs_while_a_dispatch_error_propagates(self, airlock_plugin, caplog) -> None:  # type: ignore[no-untyped-def]
+        seen: list[str] = []
+
+        class Broken:
+            @airlock.hookimpl
+            def airlock_after_flush(self) -> None:
+                raise RuntimeError("observer broke")
+
+        class Metrics:
+            @airlock.hookimpl
+            def airlock_after_flush(self, report: FlushReport) -> None:
+                seen.append(report.summary())
+
+        airlock_plugin(Broken())
+        airlock_plugin(Metrics())
+        with pytest.raises(ValueError, match="bad"), airlock.scope():  # fail_fast: the task's error propagates
+            airlock.enqueue(step, "bad")
+        assert seen == ["flushed: 1 failed"]

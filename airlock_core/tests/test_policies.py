@@ -220,3 +220,15 @@ def test_local_policy_as_a_decorator_of_plain_and_async_functions() -> None:
     assert sent == ["outside: kept"]
     assert len(scope.report.dropped) == 3
     assert quiet.__name__ == "quiet"
+
+
+def test_local_policy_refuses_to_decorate_a_generator_function() -> None:
+    def rows():  # type: ignore[no-untyped-def]
+        yield airlock.enqueue(print, "row")
+
+    async def stream():  # type: ignore[no-untyped-def]
+        yield airlock.enqueue(print, "row")
+
+    for func in (rows, stream):
+        with pytest.raises(TypeError, match=r"@airlock.policy\(\) cannot wrap the generator function"):
+            airlock.policy(airlock.DropAll())(func)

@@ -123,7 +123,8 @@ def _check_scope_kwargs(kwargs: dict[str, Any], cls: type[Scope], where: str) ->
     named = scope_parameter_names(cls)
     options = {name: value for name, value in kwargs.items() if name not in named}
     if options:  # the rest are options: declared ones only, with valid values
-        load_hooks().options.validate(options, where, "scope", cls)
+        suggested = tuple(sorted(named - {"policy"}))  # not 'policy': refused above
+        load_hooks().options.validate(options, where, "scope", suggested)
 
 
 def scope_parameter_names(cls: type[Scope]) -> set[str]:

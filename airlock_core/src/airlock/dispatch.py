@@ -12,11 +12,12 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
 from itertools import islice
+from types import CoroutineType
 from typing import TYPE_CHECKING, Any
 
 from .errors import FlushFailed, add_note
 from .executors import resolve_executor
-from .executors.sync import refuse_awaitable, sync_executor
+from .executors.sync import refuse_coroutine, sync_executor
 from .intent import Buffered, Intent, as_intent, promote
 
 if TYPE_CHECKING:
@@ -77,10 +78,7 @@ def dispatch(
         if exc is not loop.error:  # a batching context failed on exit; unless it says which, none is known delivered
             report.record_undelivered(getattr(exc, "airlock_undelivered", None) or list(report.dispatched), exc)
         _attach(exc, report)
-        try:
-            run_after_flush(scope, report)
-        except Exception:
-            logger.exception("airlock: an airlock_after_flush hook failed while a dispatch error propagates")
+        run_after_flush(scope, report, propagating=exc)
         raise
     failed = loop.failed  # failures an executor reports later (threads) are logged, never raised here
     if not failed:
@@ -153,8 +151,8 @@ class _Loop:
                     else:
                         execute(intent, target, scope)
                 elif direct:  # sync_executor, inlined
-                    if (result := intent[0](*intent[1], **intent[2])) is not None:
-                        refuse_awaitable(result, intent[0], "sync")
+                    if type(result := intent[0](*intent[1], **intent[2])) is CoroutineType:
+                        refuse_coroutine(result, intent[0], "sync")
                 elif execute is None:
                     executor(intent)
                 else:
@@ -215,8 +213,8 @@ class _Loop:
             return
         if self.contexts is None:
             self.contexts = ExitStack()
-        self._entered.add(id(executor))
         self.contexts.enter_context(context(self.report))
+        self._entered.add(id(executor))  # only once entered: a failed entry is tried again for the next intent
 
     def _failed(self, intents: Sequence[Intent], intent: Intent, exc: BaseException) -> None:
         self._failed_at(intents, _index(intents, intent, self._done_upto), exc)
@@ -268,10 +266,7 @@ def abandon(scope: Scope, error: BaseException) -> None:
         if id(intent) not in accounted:
             report._not_attempted.append(intent)
     _attach(error, report)
-    try:
-        run_after_flush(scope, report)
-    except Exception:
-        logger.exception("airlock: an airlock_after_flush hook failed while a flush error propagates")
+    run_after_flush(scope, report, propagating=error)
 
 
 def _attach(exc: BaseException, report: FlushReport) -> None:

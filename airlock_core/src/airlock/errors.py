@@ -104,7 +104,7 @@ class UnknownOptionError(UsageError):
         self.known = tuple(sorted(known))
         guess = closest(name, (*self.known, *parameters))
         if guess in parameters and guess not in self.known:
-            hint = f" Did you mean the parameter {guess!r} ({where.rstrip('()')}({guess}=...))?"
+            hint = f" Did you mean the parameter {guess!r}?"
         else:
             hint = f" Did you mean {guess!r}?" if guess else ""
         super().__init__(

@@ -13,7 +13,7 @@ import functools
 from collections.abc import AsyncGenerator, Callable, Coroutine, Generator, Mapping
 from contextvars import Token
 from operator import length_hint
-from types import MappingProxyType
+from types import CoroutineType, MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from . import _context, _state
@@ -21,7 +21,7 @@ from .config import _config, _configured_scope, _default, default_executor
 from .dispatch import abandon, dispatch, run_after_flush, run_before_flush
 from .errors import NoScopeError, PolicyEnqueueError, ScopeStateError
 from .executors import resolve_executor
-from .executors.sync import refuse_awaitable, sync_executor
+from .executors.sync import refuse_coroutine, sync_executor
 from .intent import Intent, promote
 from .policies import AllowAll, Policy, check_policy
 from .report import FlushReport
@@ -344,11 +344,10 @@ class Scope:
         elif (
             error is None
             and self._inline_lifecycle
-            # should_flush and flush as written here, not patched in later (mock.patch.object in a test)
-            and (cls := type(self)).flush is _base_flush
-            and cls.should_flush is _base_should_flush
-            and "flush" not in (own := self.__dict__)
-            and "should_flush" not in own
+            # should_flush and flush as written here, not patched in later on the class or
+            # the instance (mock.patch.object in a test); read without making an instance dict
+            and getattr(self.flush, "__func__", None) is _base_flush
+            and getattr(self.should_flush, "__func__", None) is _base_should_flush
         ):
             self._flush()
         else:
@@ -507,8 +506,8 @@ class Scope:
                     result = item[0](*item[1], **item[2])
                 else:
                     result = item[0](*item[1])  # cheaper without an empty ** dict
-                if result is not None:  # a coroutine would never run: refuse it
-                    refuse_awaitable(result, item[0], "sync")
+                if type(result) is CoroutineType:  # an async def task: it would never run
+                    refuse_coroutine(result, item[0], "sync")
         except BaseException as exc:
             # By position: a task that read scope.intents replaced the buffered tuples by Intents.
             self._inline_failed(intents, len(intents) - length_hint(remaining) - 1, exc)
@@ -768,9 +767,19 @@ class policy:  # noqa: N801 - a function-like context manager, named as the API 
         self._token = None
 
     def __call__(self, func: F) -> F:
-        """Decorate ``func``: each call runs under a fresh ``airlock.policy(p)``."""
-        from inspect import iscoroutinefunction
+        """Decorate ``func``: each call runs under a fresh ``airlock.policy(p)``.
 
+        Generator functions are refused, as by ``@airlock.scoped()``: the
+        policy would end before their body runs.
+        """
+        from inspect import isasyncgenfunction, iscoroutinefunction, isgeneratorfunction
+
+        if isgeneratorfunction(func) or isasyncgenfunction(func):
+            raise TypeError(
+                f"@airlock.policy() cannot wrap the generator function {func.__qualname__}: calling it only makes "
+                "a generator, so the policy would end before its body runs. Open `with airlock.policy(p):` "
+                "inside it, around the code that enqueues."
+            )
         local = self._policy
         if iscoroutinefunction(func):
 

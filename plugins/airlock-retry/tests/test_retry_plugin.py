@@ -303,3 +303,50 @@ def test_a_refused_batch_write_that_held_other_intents_is_not_retried() -> None:
         first = scope.intents[0]
         airlock.enqueue(print, 1)
     assert len(scope.report.attempts(scope.intents[1])) == 1
+
+
+def test_a_retried_write_is_judged_by_its_own_error_not_the_first_attempt_s() -> None:
+    """Attempt 1 is refused (nothing sent); attempt 2 reaches the broker and
+    loses its reply. Its error must not inherit attempt 1's refusal as its
+    context, or it would pass as "not sent" and be written a third time."""
+    from contextvars import ContextVar
+
+    from airlock.executors.chunked import ChunkedFlush, flush_in_chunks
+
+    received: list[tuple[object, ...]] = []
+
+    class Flush(ChunkedFlush):
+        __slots__ = ("pending_written", "writes")
+        label = "fake-broker"
+        refused_means_unsent = True
+
+        def __init__(self) -> None:
+            super().__init__(8, 1)
+            self.writes = 0
+
+        def _write(self) -> None:
+            self.writes += 1
+            if self.writes == 1:
+                raise ConnectionRefusedError(111, "broker restarting")
+            received.extend(i.args for i in self.pending_written)
+            if self.writes == 2:
+                raise ConnectionResetError(104, "reply lost")
+
+        def deliver(self, current: airlock.Intent | None = None) -> None:
+            self.pending_written = list(self.pending)
+            super().deliver(current)
+
+    current: ContextVar[Flush | None] = ContextVar("fake_flush", default=None)
+
+    class Executor:
+        def flush_context(self, report: airlock.FlushReport) -> Any:
+            return flush_in_chunks(current, Flush(), report)
+
+        def __call__(self, intent: airlock.Intent) -> None:
+            flush = current.get()
+            assert flush is not None
+            flush.buffered(intent)
+
+    with pytest.raises(ConnectionResetError), airlock.scope(executor=Executor(), retry_attempts=3, **FAST):
+        airlock.enqueue(print, "bob")
+    assert received == [("bob",)]  # once: the reset write was not retried

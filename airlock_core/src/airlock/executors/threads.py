@@ -9,11 +9,12 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import copy_context
+from types import CoroutineType
 from typing import TYPE_CHECKING, Any
 
 from .. import _context
 from ..intent import Intent
-from .sync import refuse_awaitable
+from .sync import refuse_coroutine
 
 if TYPE_CHECKING:
     from ..report import FlushReport
@@ -198,8 +199,8 @@ def _interpreter_exiting() -> bool:
 def _call_task(task: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """What a worker thread runs: the task; a coroutine it returns is refused (nothing would run it)."""
     result = task(*args, **kwargs)
-    if result is not None:
-        refuse_awaitable(result, task, "threads")
+    if type(result) is CoroutineType:
+        refuse_coroutine(result, task, "threads")
     return result
 
 

@@ -101,10 +101,14 @@ def airlock_execute(intent: Intent, executor: Executor, scope: Scope) -> bool | 
         return None
     try:
         executor(intent)
+        return True
     except Exception as exc:  # only now are the other options read
-        policy = policy_for(scope, intent)
-        assert policy is not None  # retry_attempts is above 1
-        report = scope.report
-        record = None if report is None else (lambda error: report.record_attempt(intent, error))
-        policy.call(executor, intent, failed=exc, record=record)
+        failed = exc
+    # Retried outside the except block: an attempt's error must not carry the
+    # first one as its context (a refusal there would vouch for a later write).
+    policy = policy_for(scope, intent)
+    assert policy is not None  # retry_attempts is above 1
+    report = scope.report
+    record = None if report is None else (lambda error: report.record_attempt(intent, error))
+    policy.call(executor, intent, failed=failed, record=record)
     return True
