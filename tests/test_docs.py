@@ -4,11 +4,9 @@ Each page's ```python blocks run in order in one fresh interpreter (a later
 block may use what an earlier one defined), so no example can rot and no
 page's global state (Django settings, airlock configuration) leaks into
 another. A directive in an HTML comment on the line before a block changes
-how it is tested:
+how it is tested (there is no "skip": every example runs; a fragment such
+as a ``settings.py`` runs inside a setup):
 
-- ``<!-- test: skip (reason) -->``: not run, for fragments such as a
-  ``settings.py``; the reason is required and each skipped block is listed
-  as a skipped test with it.
 - ``<!-- test: pytest -->``: the block is a test module; it is run by pytest
   (airlock's pytest plugin included) and must pass.
 - ``<!-- test: with NAME -->``: the block assumes an application around it
@@ -36,11 +34,12 @@ from airlock import hookspecs
 ROOT = Path(__file__).resolve().parent.parent
 SUPPORT = ROOT / "tests" / "docs_support"
 DOCS = ROOT / "docs"
-PAGES = [*sorted(DOCS.rglob("*.md")), ROOT / "README.md"]
+PAGES = [*sorted(DOCS.rglob("*.md")), ROOT / "README.md", *sorted(ROOT.glob("plugins/*/README.md"))]
 #: Bound for any one page's examples; no test may hang.
 TIMEOUT = 180
 
-_FENCE = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.S | re.M)
+#: A python block, at the margin or indented (inside a list item): group 1 is the indent.
+_FENCE = re.compile(r"^([ \t]*)```python[ \t]*\n(.*?)^\1```[ \t]*$", re.S | re.M)
 _DIRECTIVE = re.compile(r"<!--\s*test:\s*(.*?)\s*-->")
 #: How the child reports a skip (a service is unreachable outside CI).
 _SKIPPED = "docs-example-skipped: "
@@ -72,7 +71,7 @@ def blocks_of(page: Path) -> list[Block]:
     text = page.read_text(encoding="utf-8")
     found = []
     for match in _FENCE.finditer(text):
-        line = text.count("\n", 0, match.start(1)) + 1
+        line = text.count("\n", 0, match.start(2)) + 1
         before = text[: match.start()].rstrip().rsplit("\n", 1)[-1]
         mode, setup = "run", ""
         directive = _DIRECTIVE.fullmatch(before.strip())
@@ -90,7 +89,7 @@ def blocks_of(page: Path) -> list[Block]:
                     "every example runs: write <!-- test: pytest --> or <!-- test: with SETUP --> "
                     f"with a SETUP among {', '.join(setups)}, or add a setup to tests/docs_support"
                 )
-        found.append(Block(page, line, match.group(1), mode, setup))
+        found.append(Block(page, line, textwrap.dedent(match.group(2)), mode, setup))
     return found
 
 
@@ -231,8 +230,41 @@ def _undocumented(names: list[str]) -> list[str]:
     return [name for name in names if not re.search(rf"(?<![\w.]){re.escape(name)}\b", code)]
 
 
+#: Modules whose ``__all__`` is public API besides ``airlock`` itself: what
+#: executor writers use, and each plugin's package and documented modules.
+PUBLIC_MODULES = (
+    "airlock.executors",
+    "airlock.executors.chunked",
+    "airlock.executors.sync",
+    "airlock.executors.threads",
+    "airlock.testing",
+    "airlock_celery",
+    "airlock_celery.integration",
+    "airlock_celery.executor",
+    "airlock_dramatiq",
+    "airlock_huey",
+    "airlock_django_q",
+    "airlock_django",
+    "airlock_django.conf",
+    "airlock_retry",
+    "airlock_retry.plugin",
+    "airlock_retry.testing",
+    "airlock_priority",
+    "airlock_coalesce",
+)
+
+
 def test_every_public_name_is_documented() -> None:
     assert _undocumented(list(airlock.__all__)) == []
+
+
+@pytest.mark.parametrize("module", PUBLIC_MODULES)
+def test_every_public_name_of_the_executor_modules_and_plugins_is_documented(module: str) -> None:
+    import importlib
+
+    names = list(importlib.import_module(module).__all__)
+    assert names
+    assert _undocumented(names) == []
 
 
 def test_every_hook_is_documented_by_hand() -> None:

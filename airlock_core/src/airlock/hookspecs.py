@@ -124,6 +124,8 @@ def airlock_after_flush(scope: Scope, report: FlushReport) -> None:
     the executor's exception propagates). For executors that finish work
     later (``threads``) it runs when that work is done, possibly on another
     thread. An exception raised here propagates to the caller of
-    ``flush()``/``discard()``. Not called for a scope that never held an
+    ``flush()``/``discard()``, unless another is already on its way out
+    (a dispatch error, ``FlushFailed``, the ``with`` block's own): then it
+    is logged on logger ``airlock`` and the other hooks still run. Not called for a scope that never held an
     intent (an empty flush or discard), so empty scopes stay free.
     """
