@@ -423,3 +423,19 @@ class TestBatchingExecutor:
             airlock.enqueue(step, "b", _dispatch_options={"executor": "other"})
         assert batching.published == ["a"]
         assert other == ["b"]
+
+
+def test_flush_failed_names_the_failed_intents_as_calls() -> None:
+    """A log line of the error alone (Django logs a robust on_commit failure
+    that way) says what to replay: the first five, and how many more."""
+
+    def charge(order_id: int, *, amount: int) -> None:
+        raise ConnectionError("payment gateway down")
+
+    with pytest.raises(airlock.FlushFailed) as caught, airlock.scope(fail_fast=False):
+        airlock.enqueue(step, "fine")
+        for order in range(7):
+            airlock.enqueue(charge, order, amount=10)
+    message = str(caught.value)
+    assert message.startswith("7 of 8 intents failed to dispatch: charge(0, amount=10), charge(1, amount=10)")
+    assert "charge(4, amount=10), and 2 more" in message and "charge(5" not in message

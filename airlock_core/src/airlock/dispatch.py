@@ -84,7 +84,7 @@ def dispatch(
     if not failed:
         run_after_flush(scope, report)
         return
-    error = FlushFailed(f"{len(failed)} of {len(intents)} intents failed to dispatch", failed)
+    error = FlushFailed(_failed_summary(report, len(intents)), failed)
     _attach(error, report)
     run_after_flush(scope, report, propagating=error)
     raise error
@@ -233,6 +233,23 @@ class _Loop:
             report._not_attempted.extend(intents[position + 1 :])
             self.error = exc
             raise exc
+
+
+def _failed_summary(report: FlushReport, total: int) -> str:
+    """``FlushFailed``'s message: how many failed, and which (the first few, as
+    calls), so that a log line alone says what to replay."""
+    failed = report.failed
+    shown = ", ".join(_shortened(str(intent)) for intent, _ in failed[:_NAMED_FAILURES])
+    more = f", and {len(failed) - _NAMED_FAILURES} more" if len(failed) > _NAMED_FAILURES else ""
+    return f"{len(failed)} of {total} intents failed to dispatch: {shown}{more}"
+
+
+#: How many failed intents ``FlushFailed``'s message names.
+_NAMED_FAILURES = 5
+
+
+def _shortened(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _index(intents: Sequence[Intent], intent: Intent, start: int) -> int:
