@@ -111,3 +111,29 @@ def test_a_broker_that_stops_answering_fails_the_flush_within_the_socket_timeout
         redis_proxy.up()
         client.delete(queue, f"_kombu.binding.{queue}")
         client.close()
+
+
+@pytest.mark.parametrize("service", ["redis", "amqp"])
+def test_a_scope_that_tries_every_intent_stops_asking_an_unreachable_broker(
+    service: str,
+    closed_broker_url,
+    workerless_app,  # type: ignore[no-untyped-def]
+) -> None:
+    """fail_fast=False (DjangoScope's default): the first intent pays Celery's
+    own reconnect attempts; the rest are refused at once, each reported failed
+    with BrokerUnreachable naming the first, instead of paying them again."""
+    from airlock.executors.chunked import BrokerUnreachable
+
+    _, noop, _ = workerless_app(closed_broker_url(service))
+    with pytest.raises(airlock.FlushFailed) as caught:
+        with airlock.scope(executor="celery", fail_fast=False):
+            for i in range(20):
+                airlock.enqueue(noop, i)
+            airlock.enqueue(print, "inline", end="")  # not for the broker: still runs
+    report = caught.value.airlock_report
+    first, *rest = report.failed
+    assert first[0].args == (0,) and isinstance(first[1], OperationalError)
+    assert [intent.args for intent, _ in rest] == [(i,) for i in range(1, 20)]
+    assert all(isinstance(error, BrokerUnreachable) and error.first_error is first[1] for _, error in rest)
+    assert "noop(0), earlier in this flush" in str(rest[0][1])
+    assert [intent.args for intent in report.dispatched] == [("inline",)]

@@ -143,3 +143,21 @@ def test_a_broker_that_stops_answering_fails_the_flush_within_the_socket_timeout
             direct.delete(*keys)
         direct.close()
         broker.close()
+
+
+def test_a_scope_that_tries_every_intent_stops_asking_an_unreachable_broker(closed_broker) -> None:  # type: ignore[no-untyped-def]
+    """fail_fast=False (DjangoScope's default): the rest are refused at once
+    with BrokerUnreachable instead of each trying the dead broker again."""
+    from airlock.executors.chunked import BrokerUnreachable
+
+    broker = closed_broker("redis")
+    actor = dramatiq.actor(lambda *args: None, broker=broker, queue_name="airlock-unreachable", actor_name="noop2")
+    with pytest.raises(airlock.FlushFailed) as caught:
+        with airlock.scope(executor="dramatiq", fail_fast=False):
+            for i in range(20):
+                airlock.enqueue(actor, i)
+    report = caught.value.airlock_report
+    first, *rest = report.failed
+    assert first[0].args == (0,) and isinstance(first[1], RedisConnectionError)
+    assert [intent.args for intent, _ in rest] == [(i,) for i in range(1, 20)]
+    assert all(isinstance(error, BrokerUnreachable) and error.first_error is first[1] for _, error in rest)

@@ -175,6 +175,18 @@ class _Flush(ChunkedFlush):
         self.stack: ExitStack | None = None
 
     def dispatch(self, intent: Intent) -> Any:
+        """Publish ``intent`` (buffered in the chunk when the transport batches);
+        once the broker proved unreachable in this flush, refuse it at once."""
+        if getattr(intent[0], "apply_async", None) is None and getattr(intent[0], "delay", None) is None:
+            return self._publish(intent)  # a plain callable: runs inline, broker or not
+        self.check_reachable(intent)
+        try:
+            return self._publish(intent)
+        except BaseException as exc:
+            self.note_failure(intent, exc)
+            raise
+
+    def _publish(self, intent: Intent) -> Any:
         task, args, kwargs, options = intent[0], intent[1], intent[2], intent[4]
         apply_async = getattr(task, "apply_async", None)
         producer = None

@@ -191,6 +191,18 @@ class _Flush(ChunkedFlush):
         self.refused_means_unsent = False  # until the pipeline is known to be on a client that never resends
 
     def dispatch(self, intent: Intent) -> Any:
+        """Send ``intent`` (queued on the pipeline for a Redis broker); once the
+        broker proved unreachable in this flush, refuse it at once."""
+        if getattr(intent[0], "send_with_options", None) is None and getattr(intent[0], "send", None) is None:
+            return self._send(intent)  # a plain callable: runs inline, broker or not
+        self.check_reachable(intent)
+        try:
+            return self._send(intent)
+        except BaseException as exc:
+            self.note_failure(intent, exc)
+            raise
+
+    def _send(self, intent: Intent) -> Any:
         actor, args, kwargs, options = intent[0], intent[1], intent[2], intent[4]
         pipeline = None
         if getattr(actor, "send_with_options", None) is not None:
