@@ -35,6 +35,11 @@ COMPAT = {
         ["DjangoScope", "AirlockMiddleware", "get_setting", "get_policy", "get_executor", "get_scope_class"],
     ),
     "airlock.integrations.django.apps": ("airlock_django.apps", "airlock-django", ["AirlockConfig"]),
+    "airlock.integrations.django.management.commands.migrate": (
+        "airlock_django.management.commands.migrate",
+        "airlock-django",
+        ["Command"],
+    ),
 }
 
 #: Runs in a child interpreter: block the top-level provider packages, import each compatible path.

@@ -74,6 +74,7 @@ def _settings() -> dict[str, object]:
             "airlock.integrations.django",
             *(["django_tasks"] if TASKS_PACKAGE == "django_tasks" else []),  # the backport is an app
             "airlock_django_testproject",
+            "migrating_app",
         ],
         "MIDDLEWARE": ["airlock.integrations.django.AirlockMiddleware"],
         "ROOT_URLCONF": "airlock_django_testproject.urls",

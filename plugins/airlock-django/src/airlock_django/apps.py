@@ -16,6 +16,10 @@ class AirlockConfig(AppConfig):
     (or ``AIRLOCK["SCOPE"]``) and the configured policy, executor, scope
     arguments and options. A mistake is an ``ImproperlyConfigured`` at
     start-up that names the bad key or value and the valid ones.
+
+    Its ``migrate`` command replaces Django's: the same command, with every
+    side effect enqueued while it runs dropped (see
+    :mod:`airlock_django.management.commands.migrate`).
     """
 
     name = "airlock.integrations.django"

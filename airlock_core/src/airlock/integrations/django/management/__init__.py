@@ -1,0 +1,1 @@
+"""Management commands of the ``airlock.integrations.django`` app, provided by airlock-django."""

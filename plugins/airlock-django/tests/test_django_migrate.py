@@ -1,0 +1,28 @@
+"""``manage.py migrate`` with the app installed: side effects enqueued by migrations never escape.
+
+The session's test databases were created through the same command (Django's
+test set-up calls it), with ``migrating_app``'s data migration enqueueing.
+"""
+
+from __future__ import annotations
+
+import io
+
+from airlock_django_testproject.tasks import RESULTS
+from django.core.management import call_command, get_commands
+
+
+def test_the_app_s_migrate_replaces_django_s() -> None:
+    assert get_commands()["migrate"] == "airlock.integrations.django"
+
+
+def test_what_a_data_migration_enqueues_is_dropped_and_counted(alias: str) -> None:
+    """Without the scope, the data migration's enqueue raised NoScopeError and
+    migrate failed; with it, the migration runs and nothing is dispatched."""
+    RESULTS.clear()
+    call_command("migrate", "migrating_app", "0001", database=alias, verbosity=0)  # unapply the backfill
+    out = io.StringIO()
+    call_command("migrate", "migrating_app", database=alias, verbosity=1, stdout=out)
+    assert "Applying migrating_app.0002_backfill... OK" in out.getvalue()
+    assert "airlock: 2 side effects enqueued during migrate dropped (never dispatched)." in out.getvalue()
+    assert RESULTS == []
