@@ -939,6 +939,7 @@ def _enqueue_checked(
     if current is None:
         raise NoScopeError(
             f"Cannot enqueue '{intent.name}' without an active airlock.scope(). "
-            "Wrap your code in an airlock.scope() context manager (or decorate it with @airlock.scoped())."
+            "Wrap your code in an airlock.scope() context manager (or decorate it with @airlock.scoped()); "
+            "for Django requests, add airlock.integrations.django.AirlockMiddleware to MIDDLEWARE."
         )
     current._add(intent)

@@ -124,3 +124,19 @@ def test_the_executor_setting_wins_over_the_environment_at_start_up(fresh_config
     monkeypatch.setenv("AIRLOCK_EXECUTOR", "celry")
     apply({"EXECUTOR": "threads"})
     assert airlock.scope().executor is airlock.resolve_executor("threads")
+
+
+def test_a_misspelt_airlock_setting_name_is_refused_rather_than_ignored(fresh_configuration):
+    """AIRLOK = {...} with no AIRLOCK would leave every default in force: the
+    sync executor would run Celery tasks inside the request."""
+    from django.conf import settings
+
+    saved = settings.AIRLOCK
+    del settings.AIRLOCK
+    try:
+        with override_settings(AIRLOK={"EXECUTOR": "celery"}):
+            with pytest.raises(ImproperlyConfigured, match=r"settings\.AIRLOK looks like a misspelt settings\.AIRLOCK"):
+                apps.get_app_config("airlock").ready()
+        apps.get_app_config("airlock").ready()  # no AIRLOCK and nothing like it: the defaults, quietly
+    finally:
+        settings.AIRLOCK = saved

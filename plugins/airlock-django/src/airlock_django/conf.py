@@ -70,6 +70,8 @@ def validate_settings() -> None:
     """Raise ``ImproperlyConfigured`` for a key of ``settings.AIRLOCK`` that airlock
     does not know, or an ``OPTIONS`` name that cannot be an option."""
     user_settings = _user_settings()
+    if not hasattr(settings, "AIRLOCK"):
+        _refuse_a_misspelt_setting_name()
     for key in user_settings:
         if key not in DEFAULTS:
             raise ImproperlyConfigured(
@@ -79,6 +81,20 @@ def validate_settings() -> None:
     options = user_settings.get("OPTIONS")
     if isinstance(options, Mapping):  # not a dict: configure_from_settings says so
         _validate_option_names(options)
+
+
+def _refuse_a_misspelt_setting_name() -> None:
+    """With no ``AIRLOCK`` setting, a setting named nearly so (``AIRLOK``) is a
+    typo that would leave every default in force (the ``sync`` executor runs
+    tasks in the request): an ``ImproperlyConfigured`` names it."""
+    names = [name for name in dir(settings) if name.isupper()]
+    found = difflib.get_close_matches("AIRLOCK", names, n=1, cutoff=0.8)
+    if found:
+        raise ImproperlyConfigured(
+            f"settings.{found[0]} looks like a misspelt settings.AIRLOCK, and there is no AIRLOCK setting: "
+            "airlock would run with every default (the sync executor calls tasks inside the request). "
+            "Rename it to AIRLOCK."
+        )
 
 
 def _validate_option_names(options: Mapping[Any, Any]) -> None:
