@@ -70,10 +70,14 @@ def dramatiq_actor(proxy_url: str, name: str) -> tuple[Any, Callable[[Any], list
     return actor, queued, broker.close
 
 
+@pytest.mark.parametrize("retry_set", ["on the scope", "per intent"])
 @pytest.mark.parametrize("backend", ["celery", "dramatiq"])
 def test_a_flush_that_starts_while_redis_restarts_is_retried_and_delivered_once(
-    backend: str, airlock_outage, redis_direct: Any
+    backend: str, retry_set: str, airlock_outage, redis_direct: Any
 ) -> None:  # type: ignore[no-untyped-def]
+    """Per intent, the retry calls the executor with a copy of the intent (the
+    retry options stripped): the executors still recognise it as the intent
+    whose connect failed, so its retry is not refused as a later intent's."""
     proxy = airlock_outage("redis")
     name = f"airlock-restart-{backend}-{uuid.uuid4().hex[:8]}"
     make = celery_task if backend == "celery" else dramatiq_actor
@@ -83,9 +87,10 @@ def test_a_flush_that_starts_while_redis_restarts_is_retried_and_delivered_once(
             airlock.enqueue(task, -1)
         proxy.down()
         threading.Timer(2.0, proxy.up).start()  # longer than a client library's own reconnect attempts
-        with airlock.scope(executor=backend, **RETRY) as scope:
+        per_scope, per_intent = (RETRY, None) if retry_set == "on the scope" else ({}, RETRY)
+        with airlock.scope(executor=backend, fail_fast=False, **per_scope) as scope:
             for n in range(5):
-                airlock.enqueue(task, n)
+                airlock.enqueue(task, n, _dispatch_options=per_intent)
         report = scope.report
         assert report.ok and len(report.dispatched) == 5
         assert len(report.attempts(report.dispatched[0])) >= 1  # the first intent was refused, then retried

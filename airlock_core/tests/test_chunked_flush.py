@@ -220,3 +220,49 @@ def test_a_refused_write_on_a_transport_that_may_resend_claims_nothing() -> None
     with pytest.raises(BrokerDown) as refused:
         flush.deliver()
     assert not hasattr(refused.value, "airlock_not_sent")
+
+
+class TestBrokerBreaker:
+    """ChunkedFlush.check_reachable / note_failure: a broker that could not be
+    connected to is asked once per flush; nothing else closes the way."""
+
+    @staticmethod
+    def raised_from(cause: BaseException) -> Exception:
+        try:
+            raise cause
+        except BaseException:
+            return RuntimeError("the client library's own error")  # raised while handling: cause is its context
+
+    def test_only_a_failed_connect_refuses_the_broker_s_later_intents(self) -> None:
+        import socket
+
+        from airlock.executors.chunked import BrokerUnreachable
+
+        first, second, elsewhere = airlock.Intent(print, (1,)), airlock.Intent(print, (2,)), airlock.Intent(print, (3,))
+        for cause, opens in [
+            (ConnectionRefusedError(111, "refused"), True),
+            (socket.gaierror(-2, "Name or service not known"), True),
+            (OSError(113, "No route to host"), True),
+            (TimeoutError("one slow reply"), False),
+            (ConnectionResetError(104, "reset mid-publish"), False),
+            (TypeError("cannot serialise"), False),
+        ]:
+            flush = ListFlush([], 8, 1, 0)
+            error = self.raised_from(cause)
+            error.__context__ = cause
+            flush.note_failure(first, error, "broker-a")
+            flush.check_reachable(elsewhere, "broker-b")  # another broker of the flush is always tried
+            if opens:
+                with pytest.raises(BrokerUnreachable, match=r"print\(1\), earlier in this flush") as refused:
+                    flush.check_reachable(second, "broker-a")
+                assert refused.value.first_error is error and refused.value.airlock_not_sent
+                assert refused.value.__cause__ is None and refused.value.__context__ is None
+            else:
+                flush.check_reachable(second, "broker-a")
+
+    def test_the_failed_intent_s_retry_may_try_again_even_as_a_stripped_copy(self) -> None:
+        flush = ListFlush([], 8, 1, 0)
+        intent = airlock.Intent(print, (1,), dispatch_options={"retry_attempts": 3, "queue": "q"})
+        flush.note_failure(intent, ConnectionRefusedError(111, "refused"), "broker")
+        flush.check_reachable(intent.replace(dispatch_options={"queue": "q"}), "broker")  # the retry's copy
+        flush.check_reachable(airlock.Intent(print, (2,)), "broker")  # and the way is open again

@@ -439,3 +439,16 @@ def test_flush_failed_names_the_failed_intents_as_calls() -> None:
     message = str(caught.value)
     assert message.startswith("7 of 8 intents failed to dispatch: charge(0, amount=10), charge(1, amount=10)")
     assert "charge(4, amount=10), and 2 more" in message and "charge(5" not in message
+
+
+def test_flush_failed_survives_an_argument_whose_repr_raises() -> None:
+    class Order:
+        def __repr__(self) -> str:
+            raise LookupError("Order.customer: related object does not exist")
+
+    def charge(order: Order) -> None:
+        raise ConnectionError("payment gateway down")
+
+    with pytest.raises(airlock.FlushFailed, match=r"1 of 1 intents failed to dispatch: charge"):
+        with airlock.scope(fail_fast=False):
+            airlock.enqueue(charge, Order())

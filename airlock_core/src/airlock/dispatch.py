@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import FlushFailed, add_note
 from .executors import resolve_executor
 from .executors.sync import refuse_coroutine, sync_executor
-from .intent import Buffered, Intent, as_intent, promote
+from .intent import Buffered, Intent, as_intent, described, promote
 
 if TYPE_CHECKING:
     from .report import FlushReport
@@ -239,17 +239,13 @@ def _failed_summary(report: FlushReport, total: int) -> str:
     """``FlushFailed``'s message: how many failed, and which (the first few, as
     calls), so that a log line alone says what to replay."""
     failed = report.failed
-    shown = ", ".join(_shortened(str(intent)) for intent, _ in failed[:_NAMED_FAILURES])
+    shown = ", ".join(described(intent) for intent, _ in failed[:_NAMED_FAILURES])
     more = f", and {len(failed) - _NAMED_FAILURES} more" if len(failed) > _NAMED_FAILURES else ""
     return f"{len(failed)} of {total} intents failed to dispatch: {shown}{more}"
 
 
 #: How many failed intents ``FlushFailed``'s message names.
 _NAMED_FAILURES = 5
-
-
-def _shortened(text: str, limit: int = 120) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _index(intents: Sequence[Intent], intent: Intent, start: int) -> int:

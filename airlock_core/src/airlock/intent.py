@@ -245,3 +245,14 @@ _FIELDS = (
     "_local_policies",
     "_explicit_name",
 )
+
+
+def described(intent: Intent, limit: int = 120) -> str:
+    """``intent`` as a call (``str(intent)``) cut to ``limit`` characters, for
+    error messages; its name alone if an argument's repr fails, so that a
+    message never replaces the error it reports."""
+    try:
+        text = str(intent)
+    except Exception:
+        return intent.name
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -277,8 +277,14 @@ class Scope:
     def _exit_via_methods(self, exc_type: Any, error: BaseException | None, tb: Any) -> None:
         """``__exit__`` of subclasses: ``exit()``, then ``flush()`` if ``should_flush(error)`` else ``discard()``."""
         self.exit()
-        if not self._flushed and not self._discarded:
+        if self._flushed or self._discarded:
+            return
+        if error is not None:
             self._end(error)
+        elif self.should_flush(None):  # _end(None), inlined: this runs for every DjangoScope request
+            self.flush()
+        else:
+            self.discard()
 
     def _end(self, error: BaseException | None) -> None:
         """``flush()`` if ``should_flush(error)`` else ``discard()``.
@@ -506,7 +512,7 @@ class Scope:
                     result = item[0](*item[1], **item[2])
                 else:
                     result = item[0](*item[1])  # cheaper without an empty ** dict
-                if type(result) is CoroutineType:  # an async def task: it would never run
+                if result is not None and type(result) is CoroutineType:  # an async def task: it would never run
                     refuse_coroutine(result, item[0], "sync")
         except BaseException as exc:
             # By position: a task that read scope.intents replaced the buffered tuples by Intents.

@@ -137,3 +137,24 @@ def test_a_scope_that_tries_every_intent_stops_asking_an_unreachable_broker(
     assert all(isinstance(error, BrokerUnreachable) and error.first_error is first[1] for _, error in rest)
     assert "noop(0), earlier in this flush" in str(rest[0][1])
     assert [intent.args for intent in report.dispatched] == [("inline",)]
+
+
+def test_a_dead_broker_does_not_refuse_another_app_s_intents_in_the_same_flush(
+    closed_broker_url,
+    redis_url,
+    workerless_app,  # type: ignore[no-untyped-def]
+) -> None:  # type: ignore[no-untyped-def]
+    from airlock.executors.chunked import BrokerUnreachable
+
+    _, dead, _ = workerless_app(closed_broker_url("redis"))
+    _, live, live_queue = workerless_app(redis_url)
+    with pytest.raises(airlock.FlushFailed) as caught:
+        with airlock.scope(executor="celery", fail_fast=False):
+            for i in range(3):
+                airlock.enqueue(dead, i)
+                airlock.enqueue(live, i)
+    report = caught.value.airlock_report
+    assert sorted(intent.args for intent in report.dispatched) == [(0,), (1,), (2,)]
+    assert all(intent.task is live for intent in report.dispatched)
+    assert [type(error) for _, error in report.failed] == [OperationalError, BrokerUnreachable, BrokerUnreachable]
+    assert redis.Redis.from_url(redis_url).llen(live_queue) == 3

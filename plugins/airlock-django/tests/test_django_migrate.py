@@ -26,3 +26,25 @@ def test_what_a_data_migration_enqueues_is_dropped_and_counted(alias: str) -> No
     assert "Applying migrating_app.0002_backfill... OK" in out.getvalue()
     assert "airlock: 2 side effects enqueued during migrate dropped (never dispatched)." in out.getvalue()
     assert RESULTS == []
+
+
+def test_migrate_inside_an_enclosing_scope_still_drops(alias: str) -> None:
+    """A scope around call_command("migrate") must not capture what the
+    migration enqueued: the migration's side effects never escape."""
+    import airlock
+
+    RESULTS.clear()
+    call_command("migrate", "migrating_app", "0001", database=alias, verbosity=0)
+    with airlock.scope() as outer:
+        call_command("migrate", "migrating_app", database=alias, verbosity=0)
+    assert outer.intents == [] and RESULTS == []
+
+
+def test_a_migrate_of_another_app_is_a_warning(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from airlock_django.checks import check_migrate_command
+    from django.core import management
+
+    assert check_migrate_command() == []
+    monkeypatch.setattr(management, "get_commands", lambda: {"migrate": "django_tenants"})
+    [warning] = check_migrate_command()
+    assert warning.id == "airlock.W001" and "'django_tenants'" in warning.msg

@@ -140,3 +140,19 @@ def test_a_misspelt_airlock_setting_name_is_refused_rather_than_ignored(fresh_co
         apps.get_app_config("airlock").ready()  # no AIRLOCK and nothing like it: the defaults, quietly
     finally:
         settings.AIRLOCK = saved
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("AIRLOCKS", {"a": 1}), ("AIRLOCK_DB", {"a": 1}), ("WARLOCK", "game"), ("AIRLOCK_ON", True), ("LOCK", {})],
+)
+def test_settings_that_are_not_a_misspelt_airlock_are_left_alone(fresh_configuration, name, value):
+    from django.conf import settings
+
+    saved = settings.AIRLOCK
+    del settings.AIRLOCK
+    try:
+        with override_settings(**{name: value}):
+            apps.get_app_config("airlock").ready()
+    finally:
+        settings.AIRLOCK = saved

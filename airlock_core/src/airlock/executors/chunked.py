@@ -12,12 +12,14 @@ body of such an executor's ``flush_context``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import errno
+from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, TypeVar
 
 from ..errors import add_note
+from ..intent import described
 
 if TYPE_CHECKING:
     from ..intent import Intent
@@ -28,6 +30,7 @@ __all__ = [
     "ChunkedFlush",
     "check_chunk_sizes",
     "connection_refused",
+    "could_not_connect",
     "flush_in_chunks",
     "raised_from",
 ]
@@ -36,7 +39,7 @@ F = TypeVar("F", bound="ChunkedFlush")
 
 
 class BrokerUnreachable(Exception):
-    """Not sent: an earlier intent of the same flush found the broker unreachable.
+    """Not sent: an earlier intent of the same flush could not connect to its broker.
 
     Raised by :meth:`ChunkedFlush.check_reachable` instead of trying the
     broker again for every intent. Nothing was sent (``airlock_not_sent``).
@@ -47,10 +50,10 @@ class BrokerUnreachable(Exception):
 
     airlock_not_sent = True
 
-    def __init__(self, label: str, failed: str, first_error: BaseException, destination: str) -> None:
+    def __init__(self, label: str, failed: str, first_error: BaseException) -> None:
         self.first_error = first_error
         super().__init__(
-            f"{label}: not sent, because {failed}, earlier in this flush, found {destination} unreachable "
+            f"{label}: not sent, because {failed}, earlier in this flush, could not connect to the same broker "
             f"({type(first_error).__name__}: {first_error})"
         )
 
@@ -97,8 +100,8 @@ class ChunkedFlush:
         self.limit = min(first_chunk_size, chunk_size)  # the size of the chunk being filled
         self.pending: list[Intent] = []  # buffered, not yet written
         self.delivered = 0
-        #: (the intent, its error) once an intent found the broker unreachable, until its retry.
-        self.unreachable: tuple[Intent, BaseException] | None = None
+        #: broker -> (the intent, its error) once an intent could not connect to it, until its retry.
+        self.unreachable: dict[Hashable, tuple[Intent, BaseException]] | None = None
 
     def buffered(self, intent: Intent) -> None:
         """``intent``'s publish is buffered: write the chunk if that filled it."""
@@ -141,32 +144,37 @@ class ChunkedFlush:
         self.delivered += len(chunk)
         self.limit = min(2 * self.limit, self.chunk_size)  # after a success only: a retried intent is written alone
 
-    def check_reachable(self, intent: Intent) -> None:
+    def check_reachable(self, intent: Intent, broker: Hashable) -> None:
         """Raise :class:`BrokerUnreachable` at once if an earlier intent of this
-        flush found the broker unreachable (see :meth:`note_failure`).
+        flush could not connect to ``broker`` (see :meth:`note_failure`).
 
         A dead broker costs each publish the client library's own reconnect
         attempts (Celery's publish retry: about 0.6 s), and under a scope that
         tries every intent (``fail_fast=False``, ``DjangoScope``'s default)
-        5,000 intents would hold the flush for most of an hour. The intent
-        that failed may be tried again (airlock-retry), which closes the
-        breaker if the broker is back; another intent is refused.
+        5,000 intents would hold the flush for most of an hour. ``broker``
+        says where ``intent`` goes (a Celery app, a Dramatiq broker): other
+        brokers of the flush are still tried. The intent that failed may be
+        tried again (airlock-retry), which re-opens the way if the broker is
+        back; any other intent for that broker is refused.
         """
-        down = self.unreachable
+        down = self.unreachable.get(broker) if self.unreachable else None
         if down is None:
             return
         failed, error = down
-        if failed is intent:  # its retry: try the broker again
-            self.unreachable = None
+        if _same_call(failed, intent):  # its retry (maybe a copy, options stripped): try the broker again
+            del self.unreachable[broker]  # type: ignore[union-attr]
             return
-        raise BrokerUnreachable(self.label, str(failed), error, self._destination())
+        raise BrokerUnreachable(self.label, described(failed), error)
 
-    def note_failure(self, intent: Intent, error: BaseException) -> None:
-        """``intent``'s publish raised ``error``: if the broker could not be
-        reached (a ``ConnectionError`` or ``TimeoutError`` it was raised from),
-        the rest of the flush is refused by :meth:`check_reachable`."""
-        if any(isinstance(e, (ConnectionError, TimeoutError)) for e in raised_from(error)):
-            self.unreachable = (intent, error)
+    def note_failure(self, intent: Intent, error: BaseException, broker: Hashable) -> None:
+        """``intent``'s publish to ``broker`` raised ``error``: if it could not
+        connect (:func:`could_not_connect`), the flush's later publishes to
+        that broker are refused by :meth:`check_reachable`. Other errors (a
+        slow reply, a message that cannot be serialised) refuse nothing."""
+        if could_not_connect(error):
+            if self.unreachable is None:
+                self.unreachable = {}
+            self.unreachable[broker] = (intent, error)
 
     def _write(self) -> None:
         """Send everything buffered in the transport, in one round trip."""
@@ -194,6 +202,28 @@ def raised_from(error: BaseException) -> Iterator[BaseException]:
         yield current
         seen.add(id(current))
         current = current.__cause__ or current.__context__
+
+
+def could_not_connect(error: BaseException) -> bool:
+    """True if ``error`` or an error it was raised from says a connection could
+    not be made: refused, an unknown host, no route to the host or network."""
+    import socket
+
+    for cause in raised_from(error):
+        if isinstance(cause, (ConnectionRefusedError, socket.gaierror)):
+            return True
+        if isinstance(cause, OSError) and cause.errno in _UNREACHABLE:
+            return True
+    return False
+
+
+#: ``errno`` values of a connect that found no way to the host.
+_UNREACHABLE = frozenset({errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN})
+
+
+def _same_call(a: Intent, b: Intent) -> bool:
+    """The same intent, or a copy of it (``replace`` keeps task, args and kwargs objects)."""
+    return a is b or (a[0] is b[0] and a[1] is b[1] and a[2] is b[2])
 
 
 def connection_refused(error: BaseException) -> bool:

@@ -176,14 +176,15 @@ class _Flush(ChunkedFlush):
 
     def dispatch(self, intent: Intent) -> Any:
         """Publish ``intent`` (buffered in the chunk when the transport batches);
-        once the broker proved unreachable in this flush, refuse it at once."""
+        once an intent of this flush could not connect to its app's broker, refuse it at once."""
         if getattr(intent[0], "apply_async", None) is None and getattr(intent[0], "delay", None) is None:
             return self._publish(intent)  # a plain callable: runs inline, broker or not
-        self.check_reachable(intent)
+        broker = getattr(intent[0], "app", None)
+        self.check_reachable(intent, broker)
         try:
             return self._publish(intent)
         except BaseException as exc:
-            self.note_failure(intent, exc)
+            self.note_failure(intent, exc, broker)
             raise
 
     def _publish(self, intent: Intent) -> Any:

@@ -28,6 +28,10 @@ class AirlockConfig(AppConfig):
     default = True
 
     def ready(self) -> None:
+        from django.core import checks
+
+        from .checks import check_migrate_command
         from .conf import configure_from_settings
 
         configure_from_settings()
+        checks.register(check_migrate_command)

@@ -84,17 +84,35 @@ def validate_settings() -> None:
 
 
 def _refuse_a_misspelt_setting_name() -> None:
-    """With no ``AIRLOCK`` setting, a setting named nearly so (``AIRLOK``) is a
-    typo that would leave every default in force (the ``sync`` executor runs
-    tasks in the request): an ``ImproperlyConfigured`` names it."""
-    names = [name for name in dir(settings) if name.isupper()]
-    found = difflib.get_close_matches("AIRLOCK", names, n=1, cutoff=0.8)
+    """With no ``AIRLOCK`` setting, a dict setting named nearly so (``AIRLOK``,
+    within two typing mistakes; not ``AIRLOCK_...``) is a typo that would
+    leave every default in force (the ``sync`` executor runs tasks in the
+    request): an ``ImproperlyConfigured`` names it."""
+    found = [
+        name
+        for name in dir(settings)
+        if name.isupper()
+        and not name.startswith("AIRLOCK")  # AIRLOCK_DB, AIRLOCKS: other settings of the project
+        and _edits("AIRLOCK", name) <= 2
+        and isinstance(getattr(settings, name, None), Mapping)  # what AIRLOCK holds
+    ]
     if found:
         raise ImproperlyConfigured(
             f"settings.{found[0]} looks like a misspelt settings.AIRLOCK, and there is no AIRLOCK setting: "
             "airlock would run with every default (the sync executor calls tasks inside the request). "
             "Rename it to AIRLOCK."
         )
+
+
+def _edits(a: str, b: str) -> int:
+    """How many single-character insertions, deletions or substitutions turn ``a`` into ``b``."""
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        current = [i]
+        for j, char_b in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b)))
+        previous = current
+    return previous[-1]
 
 
 def _validate_option_names(options: Mapping[Any, Any]) -> None:

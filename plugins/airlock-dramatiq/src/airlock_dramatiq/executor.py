@@ -192,14 +192,15 @@ class _Flush(ChunkedFlush):
 
     def dispatch(self, intent: Intent) -> Any:
         """Send ``intent`` (queued on the pipeline for a Redis broker); once the
-        broker proved unreachable in this flush, refuse it at once."""
+        broker could not be reached by an earlier intent of this flush, refuse it at once."""
         if getattr(intent[0], "send_with_options", None) is None and getattr(intent[0], "send", None) is None:
             return self._send(intent)  # a plain callable: runs inline, broker or not
-        self.check_reachable(intent)
+        broker = getattr(intent[0], "broker", None)
+        self.check_reachable(intent, broker)
         try:
             return self._send(intent)
         except BaseException as exc:
-            self.note_failure(intent, exc)
+            self.note_failure(intent, exc, broker)
             raise
 
     def _send(self, intent: Intent) -> Any:

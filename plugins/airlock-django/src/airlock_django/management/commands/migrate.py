@@ -2,13 +2,15 @@
 
 Data migrations, and ``save()`` methods or ``post_save`` receivers that
 enqueue (Django's own migration recorder saves rows too), run inside a scope
-whose policy is ``DropAll``: nothing enqueued during a migration escapes,
-and nothing fails with ``NoScopeError``. Django's test runner creates test
+whose policy is ``DropAll``, with no enclosing scope (even when
+``call_command("migrate")`` runs inside one): nothing enqueued during a
+migration escapes, and nothing fails with ``NoScopeError``. Django's test runner creates test
 databases through this command too.
 """
 
 from __future__ import annotations
 
+from contextvars import copy_context
 from typing import Any
 
 from django.core.management.commands.migrate import Command as DjangoMigrateCommand
@@ -27,6 +29,14 @@ class Command(DjangoMigrateCommand):
     help = f"{DjangoMigrateCommand.help} Side effects enqueued meanwhile through airlock are dropped."
 
     def handle(self, *args: Any, **options: Any) -> Any:
+        # In a context of its own where no scope is active: a scope around
+        # call_command("migrate") would otherwise capture what the migration
+        # enqueued before DropAll could drop it.
+        context = copy_context()
+        context.run(airlock._current_scope.set, None)
+        return context.run(self._handle_dropping, *args, **options)
+
+    def _handle_dropping(self, *args: Any, **options: Any) -> Any:
         # A plain Scope, not the configured one: nothing is dispatched, so no
         # transaction to follow, and configured scope arguments must not matter.
         with airlock.Scope(airlock.DropAll()) as scope:
