@@ -172,18 +172,25 @@ def test_a_direct_call_outside_a_scope_warns_once_and_publishes(backend, method:
     assert summary(log.wait_for(1)) == [("direct", 1, {}, backend.queue)]
 
 
+def eager_recorder() -> tuple[Celery, Any, list[str]]:
+    """(app, record, ran): a task_always_eager app whose task ``record(tag)`` appends to ``ran``."""
+    app = Celery(f"eager-{uuid.uuid4().hex[:8]}", broker="memory://", set_as_current=False)
+    app.conf.task_always_eager = True
+    ran: list[str] = []
+
+    @app.task(name=f"eager-record-{uuid.uuid4().hex}")
+    def record(tag: str) -> None:
+        ran.append(tag)
+
+    return app, record, ran
+
+
 @pytest.mark.parametrize("published_by", ["delay outside a scope", "the executor at flush"])
 def test_an_eager_task_still_scopes_its_own_calls(backend, published_by: str) -> None:  # type: ignore[no-untyped-def]
     """Under task_always_eager, publishing the parent runs it in place: its own
     child.delay() is buffered in the parent's scope, flushed when the parent
     returns and discarded when it raises, as on a worker."""
-    app = Celery("eager-intercept", broker="memory://", set_as_current=False)
-    app.conf.task_always_eager = True
-    ran: list[str] = []
-
-    @app.task(name=f"eager-child-{uuid.uuid4().hex}")
-    def child(tag: str) -> None:
-        ran.append(tag)
+    app, child, ran = eager_recorder()
 
     @app.task(name=f"eager-parent-{uuid.uuid4().hex}")
     def parent(tag: str, fail: bool) -> None:
@@ -209,13 +216,7 @@ def test_an_eager_chain_or_group_waits_for_the_scope_as_a_published_one_would(ba
     flushes and never when it is discarded, as its published tasks would."""
     from celery import chain, group
 
-    app = Celery("eager-canvas", broker="memory://", set_as_current=False)
-    app.conf.task_always_eager = True
-    ran: list[str] = []
-
-    @app.task(name=f"eager-step-{uuid.uuid4().hex}")
-    def step(tag: str) -> None:
-        ran.append(tag)
+    _, step, ran = eager_recorder()
 
     def canvases(label: str) -> None:
         chain(step.si(f"{label} chain 1"), step.si(f"{label} chain 2")).apply_async()

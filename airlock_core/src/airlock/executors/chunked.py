@@ -13,7 +13,7 @@ body of such an executor's ``flush_context``.
 from __future__ import annotations
 
 import errno
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, TypeVar
@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 F = TypeVar("F", bound="ChunkedFlush")
+T = TypeVar("T")
 
 
 class BrokerUnreachable(Exception):
@@ -143,6 +144,16 @@ class ChunkedFlush:
             raise
         self.delivered += len(chunk)
         self.limit = min(2 * self.limit, self.chunk_size)  # after a success only: a retried intent is written alone
+
+    def guarded(self, intent: Intent, broker: Hashable, publish: Callable[[Intent], T]) -> T:
+        """``publish(intent)`` behind the breaker: refused at once by
+        :meth:`check_reachable`, and its failure noted by :meth:`note_failure`."""
+        self.check_reachable(intent, broker)
+        try:
+            return publish(intent)
+        except BaseException as exc:
+            self.note_failure(intent, exc, broker)
+            raise
 
     def check_reachable(self, intent: Intent, broker: Hashable) -> None:
         """Raise :class:`BrokerUnreachable` at once if an earlier intent of this

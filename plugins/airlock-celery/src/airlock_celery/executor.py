@@ -179,13 +179,7 @@ class _Flush(ChunkedFlush):
         once an intent of this flush could not connect to its app's broker, refuse it at once."""
         if getattr(intent[0], "apply_async", None) is None and getattr(intent[0], "delay", None) is None:
             return self._publish(intent)  # a plain callable: runs inline, broker or not
-        broker = getattr(intent[0], "app", None)
-        self.check_reachable(intent, broker)
-        try:
-            return self._publish(intent)
-        except BaseException as exc:
-            self.note_failure(intent, exc, broker)
-            raise
+        return self.guarded(intent, getattr(intent[0], "app", None), self._publish)
 
     def _publish(self, intent: Intent) -> Any:
         task, args, kwargs, options = intent[0], intent[1], intent[2], intent[4]

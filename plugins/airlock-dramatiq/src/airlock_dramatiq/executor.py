@@ -195,13 +195,7 @@ class _Flush(ChunkedFlush):
         broker could not be reached by an earlier intent of this flush, refuse it at once."""
         if getattr(intent[0], "send_with_options", None) is None and getattr(intent[0], "send", None) is None:
             return self._send(intent)  # a plain callable: runs inline, broker or not
-        broker = getattr(intent[0], "broker", None)
-        self.check_reachable(intent, broker)
-        try:
-            return self._send(intent)
-        except BaseException as exc:
-            self.note_failure(intent, exc, broker)
-            raise
+        return self.guarded(intent, getattr(intent[0], "broker", None), self._send)
 
     def _send(self, intent: Intent) -> Any:
         actor, args, kwargs, options = intent[0], intent[1], intent[2], intent[4]
