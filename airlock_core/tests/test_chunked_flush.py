@@ -266,3 +266,44 @@ class TestBrokerBreaker:
         flush.note_failure(intent, ConnectionRefusedError(111, "refused"), "broker")
         flush.check_reachable(intent.replace(dispatch_options={"queue": "q"}), "broker")  # the retry's copy
         flush.check_reachable(airlock.Intent(print, (2,)), "broker")  # and the way is open again
+
+    def test_a_library_that_nests_the_socket_error_in_args_counts(self) -> None:
+        """pika: AMQPConnectionError(AMQPConnectorSocketConnectError) whose .exception is the ConnectionRefusedError."""
+        from airlock.executors.chunked import could_not_connect
+
+        class ConnectorError(Exception):
+            """Keeps the socket error as an attribute, as pika's connector errors do."""
+
+            def __init__(self, exception: BaseException) -> None:
+                super().__init__()
+                self.exception = exception
+
+        nested = RuntimeError(ConnectorError(ConnectionRefusedError(111, "refused")))
+        assert could_not_connect(nested) and not could_not_connect(RuntimeError(ValueError("bad message")))
+
+    def test_a_fifo_write_for_another_broker_is_blamed_on_the_chunk_s_broker(self) -> None:
+        """Before an intent for broker B goes out, A's pending chunk is written
+        (FIFO). If A cannot be reached, A is refused from then on, not B."""
+        from airlock.executors.chunked import BrokerUnreachable
+
+        class TwoBrokers(ChunkedFlush):
+            __slots__ = ()
+
+            def _write(self) -> None:
+                raise ConnectionRefusedError(111, "A refused")
+
+            def _chunk_broker(self) -> str:
+                return "A"
+
+        flush = TwoBrokers(8, 8)
+        a0, b0, a1, b1 = (airlock.Intent(print, (n,)) for n in ("a0", "b0", "a1", "b1"))
+        flush.pending.append(a0)
+
+        def publish_b(intent: airlock.Intent) -> None:
+            flush.deliver()  # FIFO: A's chunk first
+
+        with pytest.raises(ConnectionRefusedError):
+            flush.guarded(b0, "B", publish_b)
+        flush.check_reachable(b1, "B")  # B was never tried: still open
+        with pytest.raises(BrokerUnreachable):
+            flush.check_reachable(a1, "A")

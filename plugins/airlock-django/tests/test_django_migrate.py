@@ -40,11 +40,19 @@ def test_migrate_inside_an_enclosing_scope_still_drops(alias: str) -> None:
     assert outer.intents == [] and RESULTS == []
 
 
-def test_a_migrate_of_another_app_is_a_warning(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_migrate_of_another_app_is_a_warning_unless_it_builds_on_airlock_s(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from airlock_django.checks import check_migrate_command
+    from airlock_django.management.commands.migrate import Command as AirlockMigrate
     from django.core import management
+    from django.core.management.commands.migrate import Command as DjangoMigrate
+
+    class ProjectMigrate(AirlockMigrate):
+        """A project's own migrate, built on airlock's."""
 
     assert check_migrate_command() == []
     monkeypatch.setattr(management, "get_commands", lambda: {"migrate": "django_tenants"})
+    monkeypatch.setattr(management, "load_command_class", lambda app, name: DjangoMigrate())
     [warning] = check_migrate_command()
     assert warning.id == "airlock.W001" and "'django_tenants'" in warning.msg
+    monkeypatch.setattr(management, "load_command_class", lambda app, name: ProjectMigrate())
+    assert check_migrate_command() == []

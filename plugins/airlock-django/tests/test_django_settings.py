@@ -134,9 +134,11 @@ def test_a_misspelt_airlock_setting_name_is_refused_rather_than_ignored(fresh_co
     saved = settings.AIRLOCK
     del settings.AIRLOCK
     try:
-        with override_settings(AIRLOK={"EXECUTOR": "celery"}):
-            with pytest.raises(ImproperlyConfigured, match=r"settings\.AIRLOK looks like a misspelt settings\.AIRLOCK"):
-                apps.get_app_config("airlock").ready()
+        for typo in ("AIRLOK", "AIRLOCKK"):
+            expected = rf"settings\.{typo} looks like a misspelt settings\.AIRLOCK"
+            with override_settings(**{typo: {"EXECUTOR": "celery"}}):
+                with pytest.raises(ImproperlyConfigured, match=expected):
+                    apps.get_app_config("airlock").ready()
         apps.get_app_config("airlock").ready()  # no AIRLOCK and nothing like it: the defaults, quietly
     finally:
         settings.AIRLOCK = saved
@@ -144,7 +146,7 @@ def test_a_misspelt_airlock_setting_name_is_refused_rather_than_ignored(fresh_co
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("AIRLOCKS", {"a": 1}), ("AIRLOCK_DB", {"a": 1}), ("WARLOCK", "game"), ("AIRLOCK_ON", True), ("LOCK", {})],
+    [("AIRLOCKS", ["a"]), ("AIRLOCK_DB", {"a": 1}), ("WARLOCK", "game"), ("AIRLOCK_ON", True), ("LOCK", {})],
 )
 def test_settings_that_are_not_a_misspelt_airlock_are_left_alone(fresh_configuration, name, value):
     from django.conf import settings

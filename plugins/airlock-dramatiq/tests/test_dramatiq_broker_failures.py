@@ -145,12 +145,16 @@ def test_a_broker_that_stops_answering_fails_the_flush_within_the_socket_timeout
         broker.close()
 
 
-def test_a_scope_that_tries_every_intent_stops_asking_an_unreachable_broker(closed_broker) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(("kind", "error"), [("redis", RedisConnectionError), ("amqp", ConnectionClosed)])
+def test_a_scope_that_tries_every_intent_stops_asking_an_unreachable_broker(
+    closed_broker, kind: str, error: type
+) -> None:  # type: ignore[no-untyped-def]
     """fail_fast=False (DjangoScope's default): the rest are refused at once
-    with BrokerUnreachable instead of each trying the dead broker again."""
+    with BrokerUnreachable instead of each trying the dead broker again (on
+    RabbitMQ, pika nests the refusal in its error's arguments)."""
     from airlock.executors.chunked import BrokerUnreachable
 
-    broker = closed_broker("redis")
+    broker = closed_broker(kind)
     actor = dramatiq.actor(lambda *args: None, broker=broker, queue_name="airlock-unreachable", actor_name="noop2")
     with pytest.raises(airlock.FlushFailed) as caught:
         with airlock.scope(executor="dramatiq", fail_fast=False):
@@ -158,6 +162,6 @@ def test_a_scope_that_tries_every_intent_stops_asking_an_unreachable_broker(clos
                 airlock.enqueue(actor, i)
     report = caught.value.airlock_report
     first, *rest = report.failed
-    assert first[0].args == (0,) and isinstance(first[1], RedisConnectionError)
+    assert first[0].args == (0,) and isinstance(first[1], error)
     assert [intent.args for intent, _ in rest] == [(i,) for i in range(1, 20)]
     assert all(isinstance(error, BrokerUnreachable) and error.first_error is first[1] for _, error in rest)

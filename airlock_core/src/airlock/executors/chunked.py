@@ -131,8 +131,11 @@ class ChunkedFlush:
         try:
             self._write()
         except BaseException as exc:
-            where = self._destination()
+            where, broker = self._destination(), self._chunk_broker()
             self._drop(exc)
+            # The chunk's broker, not the current intent's: a FIFO write before
+            # an intent for another broker fails for the chunk's.
+            self.note_failure(chunk[-1] if current is None else current, exc, broker)
             exc.airlock_undelivered = [i for i in chunk if i is not current]  # type: ignore[attr-defined]
             if self.refused_means_unsent and connection_refused(exc):
                 exc.airlock_not_sent = True  # type: ignore[attr-defined]
@@ -152,7 +155,8 @@ class ChunkedFlush:
         try:
             return publish(intent)
         except BaseException as exc:
-            self.note_failure(intent, exc, broker)
+            if not hasattr(exc, "airlock_undelivered"):  # a chunk write's failure is noted by deliver()
+                self.note_failure(intent, exc, broker)
             raise
 
     def check_reachable(self, intent: Intent, broker: Hashable) -> None:
@@ -201,6 +205,11 @@ class ChunkedFlush:
         """Where the chunks go, for the note on a failed write (no passwords)."""
         return "the broker"
 
+    def _chunk_broker(self) -> Hashable:
+        """The broker the buffered chunk goes to, as :meth:`guarded` is told
+        (a Celery app, a Dramatiq broker). Default: None."""
+        return None
+
     def close(self) -> None:
         """Release the transport at the end of the flush. Default: nothing."""
 
@@ -220,12 +229,24 @@ def could_not_connect(error: BaseException) -> bool:
     not be made: refused, an unknown host, no route to the host or network."""
     import socket
 
-    for cause in raised_from(error):
+    for cause in _with_nested(error):
         if isinstance(cause, (ConnectionRefusedError, socket.gaierror)):
             return True
         if isinstance(cause, OSError) and cause.errno in _UNREACHABLE:
             return True
     return False
+
+
+def _with_nested(error: BaseException, depth: int = 4) -> Iterator[BaseException]:
+    """The errors ``error`` was raised from, and those some libraries nest in an
+    error's ``args`` or ``exception`` attribute instead (pika: the socket error
+    inside ``AMQPConnectionError``), a few levels deep."""
+    for cause in raised_from(error):
+        yield cause
+        if depth:
+            for inner in (*cause.args, getattr(cause, "exception", None)):
+                if isinstance(inner, BaseException):
+                    yield from _with_nested(inner, depth - 1)
 
 
 #: ``errno`` values of a connect that found no way to the host.

@@ -231,6 +231,9 @@ class _Flush(ChunkedFlush):
     def _write(self) -> None:
         self.batch.flush()
 
+    def _chunk_broker(self) -> Any:
+        return self.app
+
     def _destination(self) -> str:
         connection = getattr(self.producer, "connection", None)
         as_uri = getattr(connection, "as_uri", None)

@@ -92,7 +92,7 @@ def _refuse_a_misspelt_setting_name() -> None:
         name
         for name in dir(settings)
         if name.isupper()
-        and not name.startswith("AIRLOCK")  # AIRLOCK_DB, AIRLOCKS: other settings of the project
+        and not name.startswith("AIRLOCK_")  # AIRLOCK_DB: another setting of the project
         and _edits("AIRLOCK", name) <= 2
         and isinstance(getattr(settings, name, None), Mapping)  # what AIRLOCK holds
     ]

@@ -238,6 +238,9 @@ class _Flush(ChunkedFlush):
     def _destination(self) -> str:
         return "Redis"
 
+    def _chunk_broker(self) -> Any:
+        return self.broker
+
     def close(self) -> None:
         if self.pipeline is not None:
             self.pipeline.reset()  # returns its connection to the pool

@@ -10,7 +10,6 @@ databases through this command too.
 
 from __future__ import annotations
 
-from contextvars import copy_context
 from typing import Any
 
 from django.core.management.commands.migrate import Command as DjangoMigrateCommand
@@ -29,12 +28,15 @@ class Command(DjangoMigrateCommand):
     help = f"{DjangoMigrateCommand.help} Side effects enqueued meanwhile through airlock are dropped."
 
     def handle(self, *args: Any, **options: Any) -> Any:
-        # In a context of its own where no scope is active: a scope around
-        # call_command("migrate") would otherwise capture what the migration
-        # enqueued before DropAll could drop it.
-        context = copy_context()
-        context.run(airlock._current_scope.set, None)
-        return context.run(self._handle_dropping, *args, **options)
+        # With no scope active: a scope around call_command("migrate") would
+        # otherwise capture what the migration enqueued before DropAll could
+        # drop it. In the caller's own context, where Django keeps its
+        # connections (a context variable while an event loop runs).
+        token = airlock._current_scope.set(None)
+        try:
+            return self._handle_dropping(*args, **options)
+        finally:
+            airlock._current_scope.reset(token)
 
     def _handle_dropping(self, *args: Any, **options: Any) -> Any:
         # A plain Scope, not the configured one: nothing is dispatched, so no
