@@ -247,6 +247,13 @@ _FIELDS = (
 )
 
 
+def same_call(a: Intent, b: Intent) -> bool:
+    """``a`` is ``b``, or a copy made from it with ``replace`` (an executor may
+    receive one with plugin options stripped): a copy shares the very same
+    task, args and kwargs objects."""
+    return a is b or (a[0] is b[0] and a[1] is b[1] and a[2] is b[2])
+
+
 def described(intent: Intent, limit: int = 120) -> str:
     """``intent`` as a call (``str(intent)``) cut to ``limit`` characters, for
     error messages; its name alone if an argument's repr fails, so that a

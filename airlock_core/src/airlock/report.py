@@ -9,7 +9,7 @@ from itertools import compress
 from operator import ne
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .intent import Buffered, Intent, promote
+from .intent import Buffered, Intent, promote, same_call
 
 if TYPE_CHECKING:
     from .scope import Scope
@@ -332,15 +332,13 @@ class FlushReport:
 
 
 def _remove_identity(items: list[Intent], intent: Intent) -> Intent | None:
-    """Remove ``intent`` itself, or else a copy derived from it with ``replace``
-    (an executor may receive a copy with plugin options stripped): the copy
-    shares the very same task, args and kwargs objects."""
+    """Remove ``intent`` itself, or else a copy derived from it (:func:`same_call`)."""
     for index, item in enumerate(items):
         if item is intent:
             del items[index]
             return item
     for index, item in enumerate(items):
-        if item[0] is intent[0] and item[1] is intent[1] and item[2] is intent[2]:
+        if same_call(item, intent):
             del items[index]
             return item
     return None

@@ -19,7 +19,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, TypeVar
 
 from ..errors import add_note
-from ..intent import described
+from ..intent import described, same_call
 
 if TYPE_CHECKING:
     from ..intent import Intent
@@ -176,7 +176,7 @@ class ChunkedFlush:
         if down is None:
             return
         failed, error = down
-        if _same_call(failed, intent):  # its retry (maybe a copy, options stripped): try the broker again
+        if same_call(failed, intent):  # its retry (maybe a copy, options stripped): try the broker again
             del self.unreachable[broker]  # type: ignore[union-attr]
             return
         raise BrokerUnreachable(self.label, described(failed), error)
@@ -251,11 +251,6 @@ def _with_nested(error: BaseException, depth: int = 4) -> Iterator[BaseException
 
 #: ``errno`` values of a connect that found no way to the host.
 _UNREACHABLE = frozenset({errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN})
-
-
-def _same_call(a: Intent, b: Intent) -> bool:
-    """The same intent, or a copy of it (``replace`` keeps task, args and kwargs objects)."""
-    return a is b or (a[0] is b[0] and a[1] is b[1] and a[2] is b[2])
 
 
 def connection_refused(error: BaseException) -> bool:
