@@ -118,6 +118,39 @@ class TestName:
         assert Intent(task=task, args=(), kwargs={}).name == "send_email"
 
 
+class ActorLike:
+    """Like a Dramatiq actor: ``actor_name`` and ``fn``, but neither ``name`` nor ``__name__``."""
+
+    actor_name = "tasks.reindex"
+
+    def fn(self, product_id: int) -> None:
+        """The actor's function."""
+
+    def __call__(self, *args: object, **kwargs: object) -> None:
+        """Runs the function inline."""
+
+    def __str__(self) -> str:
+        return "Actor(reindex)"
+
+
+class TestRegisteredName:
+    def test_a_dramatiq_actor_is_named_by_its_actor_name(self) -> None:
+        intent = Intent(task=ActorLike(), args=(), kwargs={})
+        assert intent.name == "reindex"  # not str(actor), "Actor(reindex)"
+        assert intent.registered_name == "tasks.reindex"
+
+    def test_a_celery_task_s_name_wins_and_a_plain_function_has_none(self) -> None:
+        assert Intent(task=CeleryLikeTask("app.tasks.ping"), args=(), kwargs={}).registered_name == "app.tasks.ping"
+        assert Intent(task=send_email, args=(), kwargs={}).registered_name is None
+        assert Intent(task=functools.partial(send_email, 1), args=(), kwargs={}).registered_name is None
+
+    def test_block_tasks_and_the_log_see_the_actor_name(self) -> None:
+        actor = ActorLike()
+        with airlock.scope(airlock.BlockTasks({"reindex"}), executor=lambda intent: None) as s:
+            airlock.enqueue(actor, 1)
+        assert s.report is not None and s.report.dispatched == [] and [p for _, p in s.report.dropped] == [s.policy]
+
+
 class TestText:
     def test_str_reads_like_a_call(self) -> None:
         intent = Intent(task=send_email, args=(1,), kwargs={"to": "a@b"})

@@ -472,6 +472,26 @@ class TestWithoutPytest:
         bound = functools.partial(send, template="digest")
         assert Match(bound, user_id=3).matches(airlock.Intent(task=bound, args=(3,), kwargs={}))
 
+    def test_a_dramatiq_actor_matches_by_its_names_and_its_function_s_signature(self) -> None:
+        def send(user_id: int, template: str = "welcome") -> None:
+            pass
+
+        class ActorLike:
+            """Like a Dramatiq actor: ``*args, **kwargs`` passed on to ``fn``, named by ``actor_name``."""
+
+            actor_name = "send_email"
+            fn = staticmethod(send)
+
+            def __call__(self, *args: object, **kwargs: object) -> None:
+                send(*args, **kwargs)  # type: ignore[arg-type]
+
+        actor = ActorLike()
+        intent = airlock.Intent(task=actor, args=(1,), kwargs={})
+        assert Match("send_email", user_id=1).matches(intent)
+        assert Match(f"{send.__module__}.{send.__qualname__}").matches(intent)
+        assert Match(actor, user_id=1, template="welcome").matches(intent)
+        assert Match(actor, user_id=2).mismatch(intent) == "user_id=1, expected 2"
+
     def test_match_arguments_without_a_signature(self) -> None:
         intent = airlock.Intent(task=max, args=(1, 2), kwargs={"default": 0})  # max has no signature
         assert Match(max, 1, default=0).matches(intent)

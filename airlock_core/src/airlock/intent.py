@@ -79,21 +79,31 @@ class Intent(tuple):  # type: ignore[type-arg]
         """A short name for logs and policies.
 
         The ``_name=`` given at enqueue if any; else the last dotted part of
-        the task's ``name`` attribute (Celery tasks: ``"app.tasks.send_email"``
-        gives ``"send_email"``); else ``__name__``; else the ``__name__`` of
-        its ``func`` (``functools.partial``, Huey tasks); else ``str(task)``.
+        the task's :attr:`registered_name` (Celery: ``"app.tasks.send_email"``
+        gives ``"send_email"``; Dramatiq: the actor's ``actor_name``); else
+        ``__name__``; else the ``__name__`` of its ``func``
+        (``functools.partial``, Huey tasks); else ``str(task)``.
         """
         explicit = self[6]
         if explicit is not None:
             return explicit
         task = self[0]
-        task_name = getattr(task, "name", None)
-        if isinstance(task_name, str):
+        task_name = _registered_name(task)
+        if task_name is not None:
             return task_name.rsplit(".", 1)[-1]
         name = getattr(task, "__name__", None)
         if name is None:  # wrappers such as functools.partial and Huey tasks keep the function as .func
             name = getattr(getattr(task, "func", None), "__name__", None)
         return name or str(task)
+
+    @property
+    def registered_name(self) -> str | None:
+        """The name the task queue knows the task by, or None for a plain callable.
+
+        A Celery task's ``name`` (``"shop.tasks.send_email"``), a Dramatiq
+        actor's ``actor_name``, a Huey task's ``name`` when one was given.
+        """
+        return _registered_name(self[0])
 
     def passes_local_policies(self) -> bool:
         """True if every local policy allows this intent (innermost first).
@@ -263,3 +273,12 @@ def described(intent: Intent, limit: int = 120) -> str:
     except Exception:
         return intent.name
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _registered_name(task: Any) -> str | None:
+    """``task.name`` (Celery, Huey when named), else ``task.actor_name`` (Dramatiq), if a string."""
+    name = getattr(task, "name", None)
+    if isinstance(name, str):
+        return name
+    name = getattr(task, "actor_name", None)
+    return name if isinstance(name, str) else None

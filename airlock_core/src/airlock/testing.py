@@ -132,9 +132,10 @@ def require_service(kind: str) -> str:
 class Match:
     """Describes intents by task and, optionally, some of their arguments.
 
-    ``task`` is the callable itself or a name: the intent's ``name``, the
-    task's own ``name`` attribute (Celery's dotted names) or its
-    ``module.qualname``. Only the arguments given are checked. When the task
+    ``task`` is the callable itself or a name: the intent's ``name``, its
+    ``registered_name`` (Celery's dotted names, a Dramatiq actor's
+    ``actor_name``) or the task's ``module.qualname`` (a Dramatiq actor's:
+    its function's). Only the arguments given are checked. When the task
     has an introspectable signature, arguments are compared by parameter
     name, with defaults applied, so ``Match(send_email, user_id=1)`` matches
     ``enqueue(send_email, 1)``; otherwise positional arguments are compared
@@ -213,10 +214,11 @@ class Match:
 def _names_of(intent: Intent) -> set[str]:
     task = intent.task
     names = {intent.name}
-    own = getattr(task, "name", None)
-    if isinstance(own, str):
-        names.add(own)
-    module, qualname = getattr(task, "__module__", None), getattr(task, "__qualname__", None)
+    registered = intent.registered_name
+    if registered is not None:
+        names.add(registered)
+    named = _actor_function(task) or task  # a Dramatiq actor: its function's module and qualname
+    module, qualname = getattr(named, "__module__", None), getattr(named, "__qualname__", None)
     if module and qualname:
         names.add(f"{module}.{qualname}")
     return names
@@ -228,11 +230,17 @@ class _Bound(dict):  # type: ignore[type-arg]
     var_positional: str | None = None
 
 
+def _actor_function(task: Any) -> Callable[..., Any] | None:
+    """A Dramatiq actor's function (``.fn``), else None."""
+    function = getattr(task, "fn", None)
+    return function if callable(function) and isinstance(getattr(task, "actor_name", None), str) else None
+
+
 def _signature(task: Callable[..., Any]) -> inspect.Signature:
     """``task``'s signature; for a task object that only passes ``*args, **kwargs``
-    on to the function it keeps as ``.func`` (Huey's tasks), that function's."""
+    on to the function it keeps (Huey's ``.func``, a Dramatiq actor's ``.fn``), that function's."""
     signature = inspect.signature(task)
-    wrapped = getattr(task, "func", None)
+    wrapped = getattr(task, "func", None) or _actor_function(task)
     if (
         callable(wrapped)
         and not isinstance(task, functools.partial)  # its .func lacks the arguments it binds

@@ -353,6 +353,25 @@ def test_a_per_task_key_also_matches_the_task_s_registered_name() -> None:
         assert [i.args for i in recorder.seen] == [(2, "v1"), (1, "v2")], spec
 
 
+def test_a_per_task_key_matches_a_dramatiq_actor_by_its_actor_name() -> None:
+    class ActorLike:
+        """Like a Dramatiq actor: no ``name`` and no ``__name__``, an ``actor_name`` and its ``fn``."""
+
+        actor_name = "reindex"
+
+        def fn(self, *args: Any) -> None:
+            """Does nothing."""
+
+        def __call__(self, *args: Any) -> None:
+            """Does nothing."""
+
+    reindex, recorder = ActorLike(), Recorder()
+    with airlock.scope(executor=recorder, coalesce=True, coalesce_key={"reindex": lambda intent: intent.args[0]}):
+        for product, payload in [(1, "v1"), (2, "v1"), (1, "v2")]:
+            airlock.enqueue(reindex, product, payload)
+    assert [i.args for i in recorder.seen] == [(1, "v1"), (2, "v1")]
+
+
 def test_other_unhashable_arguments_are_filed_by_their_pickle_and_a_cycle_is_survived() -> None:
     """Dataclasses (unhashable with eq=True) are not compared pairwise; a
     value that holds itself does not break the flush."""

@@ -164,3 +164,25 @@ def test_a_refused_write_claims_nothing_sent_only_on_the_flush_s_own_no_replay_c
         assert flush._pipeline_for(broker) is not None  # nothing is sent until a write
         assert flush.refused_means_unsent is no_replay
         flush.close()
+
+
+def test_a_real_actor_is_named_by_its_actor_name_for_policies_and_capture() -> None:
+    """A Dramatiq actor has no ``name`` or ``__name__``: its ``actor_name`` names it, not ``"Actor(...)"``."""
+    import dramatiq
+    from dramatiq.brokers.stub import StubBroker
+
+    from airlock.testing import capture
+
+    def send_email(user_id: int, template: str = "welcome") -> None:
+        """The actor's function."""
+
+    actor = dramatiq.actor(send_email, broker=StubBroker())
+    assert Intent(actor).name == "send_email"
+    with airlock.scope(airlock.BlockTasks({"send_email"}), executor=dramatiq_executor) as scope:
+        airlock.enqueue(actor, 1)
+    assert scope.report is not None and scope.report.dispatched == [] and len(scope.report.dropped) == 1
+    with capture() as captured:
+        airlock.enqueue(actor, 1)
+    assert captured.names == ["send_email"]
+    captured.assert_enqueued("send_email")
+    captured.assert_enqueued(actor, user_id=1, template="welcome")

@@ -75,7 +75,8 @@ def key_function(spec: KeyFunction | Mapping[str, KeyFunction] | None) -> KeyFun
 
     A custom key is combined with the task, so different tasks never merge.
     A mapping is looked up by the intent's ``name`` and then by the task's
-    full registered name (a Celery task's ``name``, ``"shop.tasks.reindex"``);
+    :attr:`~airlock.Intent.registered_name` (a Celery task's ``name``,
+    ``"shop.tasks.reindex"``; a Dramatiq actor's ``actor_name``);
     tasks named by neither use :func:`default_key`.
     """
     if spec is None:
@@ -88,8 +89,8 @@ def key_function(spec: KeyFunction | Mapping[str, KeyFunction] | None) -> KeyFun
     def per_task(intent: Intent) -> Any:
         custom = by_name.get(intent.name)
         if custom is None:
-            registered = getattr(intent[0], "name", None)
-            custom = by_name.get(registered) if isinstance(registered, str) else None
+            registered = intent.registered_name
+            custom = by_name.get(registered) if registered is not None else None
         return default_key(intent) if custom is None else (intent[0], custom(intent))
 
     return per_task
