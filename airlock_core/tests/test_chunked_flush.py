@@ -132,6 +132,32 @@ class TaskFailed(Exception):
     pass
 
 
+def test_with_fail_fast_off_the_last_chunk_s_failure_joins_the_others_in_flush_failed() -> None:
+    """fail_fast=False promises FlushFailed for every failure of the flush, the last write's too."""
+    executor = ListExecutor(chunk_size=10, fail_at_write=1)
+    with pytest.raises(airlock.FlushFailed) as caught:
+        with airlock.scope(executor=calling_broken(executor), fail_fast=False):
+            airlock.enqueue(send, 0)
+            airlock.enqueue(broken, 1)
+            airlock.enqueue(send, 2)
+    error = caught.value
+    assert [type(e) for e in error.exceptions] == [TaskFailed, BrokerDown]
+    assert isinstance(error.__cause__, BrokerDown)
+    report = error.airlock_report
+    assert sorted((i.args, type(e).__name__) for i, e in report.failed) == [
+        ((0,), "BrokerDown"),
+        ((1,), "TaskFailed"),
+        ((2,), "BrokerDown"),
+    ]
+    assert report.dispatched == [] and report.complete
+    assert str(error).startswith("3 of 3 intents failed to dispatch")
+    # Alone, the last chunk's failure is raised as FlushFailed as well.
+    with pytest.raises(airlock.FlushFailed) as alone:
+        with airlock.scope(executor=ListExecutor(chunk_size=10, fail_at_write=1), fail_fast=False):
+            airlock.enqueue(send, 0)
+    assert [type(e) for e in alone.value.exceptions] == [BrokerDown]
+
+
 def broken(n: int) -> None:
     """A task that fails when dispatched: it stops the flush."""
     raise TaskFailed(n)

@@ -77,6 +77,10 @@ def dispatch(
     except BaseException as exc:
         if exc is not loop.error:  # a batching context failed on exit; unless it says which, none is known delivered
             report.record_undelivered(getattr(exc, "airlock_undelivered", None) or list(report.dispatched), exc)
+            if not fail_fast and isinstance(exc, Exception):
+                # The loop ran to the end: the last chunk's failure joins the others in FlushFailed.
+                loop.failed.append(exc)
+                _raise_failed(scope, report, loop.failed, len(intents), cause=exc)
         _attach(exc, report)
         run_after_flush(scope, report, propagating=exc)
         raise
@@ -84,10 +88,19 @@ def dispatch(
     if not failed:
         run_after_flush(scope, report)
         return
-    error = FlushFailed(_failed_summary(report, len(intents)), failed)
+    _raise_failed(scope, report, failed, len(intents))
+
+
+def _raise_failed(
+    scope: Scope, report: FlushReport, failed: list[BaseException], total: int, cause: BaseException | None = None
+) -> None:
+    """Complete the report and raise ``failed`` together as ``FlushFailed``."""
+    error = FlushFailed(_failed_summary(report, total), failed)
     _attach(error, report)
     run_after_flush(scope, report, propagating=error)
-    raise error
+    if cause is None:
+        raise error
+    raise error from cause
 
 
 class _Loop:
