@@ -26,8 +26,8 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 INSTALL_TIMEOUT = 600
 RUN_TIMEOUT = 60
 
-#: Blocks the two broken hook plugins, so tests about the good ones can use the plugin manager.
-WITHOUT_BROKEN_HOOKS = {"AIRLOCK_DISABLE_PLUGINS": "broken_import,typo_hooks"}
+#: Blocks the broken and the clashing hook plugins, so tests about the good ones can use the plugin manager.
+WITHOUT_BROKEN_HOOKS = {"AIRLOCK_DISABLE_PLUGINS": "broken_import,typo_hooks,twin_hooks"}
 
 
 @dataclass(frozen=True)
@@ -181,7 +181,7 @@ class TestBrokenPlugins:
         except airlock.PluginLoadError as exc:
             print(json.dumps([str(exc), exc.distribution, exc.entry_point, type(exc.__cause__).__name__]))
         """
-        result = venv.python_code(code, env={"AIRLOCK_DISABLE_PLUGINS": "typo_hooks"})
+        result = venv.python_code(code, env={"AIRLOCK_DISABLE_PLUGINS": "typo_hooks,twin_hooks"})
         assert ok(result).splitlines()[0] == "imported"
         message, distribution, entry_point, cause = last_json(result)  # type: ignore[misc]
         assert distribution == "airlock-fixture-broken"
@@ -198,7 +198,7 @@ class TestBrokenPlugins:
         except airlock.PluginLoadError as exc:
             print(exc.distribution, "|", exc)
         """
-        out = ok(venv.python_code(code, env={"AIRLOCK_DISABLE_PLUGINS": "broken_import"}))
+        out = ok(venv.python_code(code, env={"AIRLOCK_DISABLE_PLUGINS": "broken_import,twin_hooks"}))
         assert out.startswith("airlock-fixture-broken |")
         assert "typo_hooks" in out and "airlock_afterflush" in out
 
@@ -217,6 +217,45 @@ class TestBrokenPlugins:
         assert "broken_exec" in message and "airlock-fixture-broken" in message
 
 
+class TestRefusedExecutors:
+    def test_an_entry_point_naming_a_class_is_refused_not_instantiated_per_intent(self, venv: Venv) -> None:
+        code = """
+        import airlock
+        try:
+            airlock.scope(executor="class_exec")
+        except airlock.PluginLoadError as exc:
+            print(exc)
+        """
+        message = ok(venv.python_code(code, env=WITHOUT_BROKEN_HOOKS))
+        assert "'class_exec'" in message and "is a class; point the entry point at an instance of it" in message
+
+    def test_a_name_two_distributions_provide_is_refused_naming_both(self, venv: Venv) -> None:
+        code = """
+        import json, airlock
+        try:
+            airlock.scope(executor="twin_exec")
+        except airlock.PluginLoadError as exc:
+            print(json.dumps([str(exc), exc.distribution]))
+        """
+        message, distributions = last_json(venv.python_code(code, env=WITHOUT_BROKEN_HOOKS))  # type: ignore[misc]
+        assert "provided by more than one installed distribution" in message
+        assert sorted(distributions.split(", ")) == ["airlock-fixture-broken", "airlock-fixture-good"]
+
+    def test_a_hook_plugin_name_two_distributions_provide_loads_neither(self, venv: Venv) -> None:
+        code = """
+        import json, airlock
+        try:
+            airlock.scope()
+        except airlock.PluginLoadError as exc:
+            print(json.dumps([str(exc), exc.entry_point]))
+        """
+        env = {"AIRLOCK_DISABLE_PLUGINS": "broken_import,typo_hooks"}
+        message, entry_point = last_json(venv.python_code(code, env=env))  # type: ignore[misc]
+        assert entry_point == "airlock:twin_hooks"
+        assert "airlock-fixture-good" in message and "airlock-fixture-broken" in message
+        assert "loads none of them" in message
+
+
 class TestDisabling:
     def test_disable_autoload_loads_no_entry_point_plugin(self, venv: Venv) -> None:
         env = {"AIRLOCK_DISABLE_PLUGIN_AUTOLOAD": "1"}
@@ -224,7 +263,7 @@ class TestDisabling:
         assert result == {"dispatched": ["send_email"], "seen": []}
 
     def test_disable_by_name(self, venv: Venv) -> None:
-        env = {"AIRLOCK_DISABLE_PLUGINS": "broken_import, typo_hooks,fixture_hooks"}
+        env = {"AIRLOCK_DISABLE_PLUGINS": "broken_import, typo_hooks,fixture_hooks,twin_hooks"}
         result = select(venv, scope_args="executor='fixture_exec'", env=env)
         assert result == {"dispatched": ["send_email"], "seen": []}
 
@@ -236,7 +275,7 @@ class TestDisabling:
         except airlock.UnknownExecutorError as exc:
             print("unknown", exc.known)
         """
-        env = {"AIRLOCK_DISABLE_PLUGINS": "fixture_exec,broken_import,typo_hooks"}
+        env = {"AIRLOCK_DISABLE_PLUGINS": "fixture_exec,broken_import,typo_hooks,twin_hooks"}
         out = ok(venv.python_code(code, env=env))
         assert out.startswith("unknown") and "fixture_exec" not in out
 
@@ -264,7 +303,12 @@ class TestPluginsCommand:
         assert (hooks["distribution"], hooks["version"], hooks["error"]) == ("airlock-fixture-good", "1.2.3", "")
         assert hooks["hooks"] == ["airlock_after_flush", "airlock_enqueue", "airlock_options"]
         assert [o["name"] for o in hooks["options"]] == ["fixture_label"]
-        for key in (("hooks", "broken_import"), ("hooks", "typo_hooks"), ("executor", "broken_exec")):
+        for key in (
+            ("hooks", "broken_import"),
+            ("hooks", "typo_hooks"),
+            ("executor", "broken_exec"),
+            ("executor", "class_exec"),
+        ):
             assert rows[key]["distribution"] == "airlock-fixture-broken"
             assert key[1] in rows[key]["error"]
         assert "airlock_fixture_backend_that_does_not_exist" in rows[("hooks", "broken_import")]["error"]
@@ -282,11 +326,12 @@ class TestPluginsCommand:
         assert by_name["fixture_hooks"].split()[:4] == ["hooks", "fixture_hooks", "airlock-fixture-good", "1.2.3"]
         assert "airlock_after_flush, airlock_enqueue, airlock_options" in by_name["fixture_hooks"]
         errors = [line.strip() for line in lines if line.strip().startswith("ERROR:")]
-        assert len(errors) == 3
+        assert len(errors) == 6  # broken_import, typo_hooks, broken_exec, class_exec, twin_exec, twin_hooks
         assert any("broken_import" in e and "airlock-fixture-broken" in e for e in errors)
 
     def test_healthy_install_exits_zero(self, command: Callable[..., subprocess.CompletedProcess[str]]) -> None:
-        result = command("plugins", env={"AIRLOCK_DISABLE_PLUGINS": "broken_import,typo_hooks,broken_exec"})
+        blocked = "broken_import,typo_hooks,broken_exec,class_exec,twin_exec,twin_hooks"
+        result = command("plugins", env={"AIRLOCK_DISABLE_PLUGINS": blocked})
         assert result.returncode == 0, result.stdout + result.stderr
         assert "ERROR" not in result.stdout
         assert "fixture_exec" in result.stdout and "broken" not in result.stdout

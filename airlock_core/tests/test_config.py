@@ -241,6 +241,17 @@ class TestExecutorNames:
         with pytest.raises(airlock.UsageError, match="name"):
             airlock.register_executor("", sync_executor)
 
+    def test_register_executor_refuses_a_class(self) -> None:
+        """A class would be called with each intent and only build an instance: nothing sent, all 'dispatched'."""
+
+        class Outbox:
+            def __call__(self, intent: airlock.Intent) -> None:
+                """Would send."""
+
+        with pytest.raises(TypeError, match=r"a class: register an instance of it"):
+            airlock.register_executor("outbox", Outbox)  # type: ignore[arg-type]
+        assert "outbox" not in airlock.executors.executor_names()
+
     def test_neither_name_nor_callable(self) -> None:
         with pytest.raises(TypeError, match="executor"):
             airlock.resolve_executor(42)  # type: ignore[arg-type]

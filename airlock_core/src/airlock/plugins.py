@@ -193,8 +193,15 @@ class PluginHost:
         from importlib.metadata import entry_points
 
         blocked = {n.strip() for n in os.environ.get("AIRLOCK_DISABLE_PLUGINS", "").split(",") if n.strip()}
+        claims: dict[str, list[Any]] = {}
         for ep in entry_points(group=PROJECT):
-            if ep.name in blocked or pm.has_plugin(ep.name):
+            if ep.name not in blocked:
+                claims.setdefault(ep.name, []).append(ep)
+        for name, eps in claims.items():
+            if len(eps) > 1 and not pm.has_plugin(name):
+                self._refuse_clash(name, eps)
+        for ep in entry_points(group=PROJECT):
+            if ep.name in blocked or pm.has_plugin(ep.name) or len(claims[ep.name]) > 1:
                 continue
             dist, version = _dist(ep)
             where = f"entry point {ep.name!r} ({ep.value}) of distribution {dist!r}"
@@ -213,6 +220,19 @@ class PluginHost:
                 continue
             self._infos[ep.name] = self._info(ep.name, plugin, dist, version, ep.value)
 
+    def _refuse_clash(self, name: str, eps: list[Any]) -> None:
+        """Several distributions provide hook plugin ``name``: load none of them, and say so."""
+        dists = [_dist(ep)[0] for ep in eps]
+        listed = ", ".join(f"{ep.value!r} of {dist!r}" for ep, dist in zip(eps, dists, strict=True))
+        error = PluginLoadError(
+            f"airlock plugin {name!r} is provided by more than one installed distribution ({listed}); "
+            "airlock loads none of them: uninstall all but one.",
+            entry_point=f"{PROJECT}:{name}",
+            distribution=", ".join(dists),
+        )
+        self._errors.append(error)
+        self._infos[name] = PluginInfo(name, "hooks", ", ".join(dists), "", eps[0].value, error=str(error))
+
     def _register(self, pm: pluggy.PluginManager, plugin: Any, name: str | None) -> str:
         import pluggy
 
@@ -222,6 +242,8 @@ class PluginHost:
         try:
             registered_name = pm.register(plugin, name=name)
         except pluggy.PluginValidationError as exc:
+            if pm.is_registered(plugin):  # older pluggy leaves a refused plugin registered
+                pm.unregister(plugin)
             raise PluginLoadError(f"airlock plugin {name or plugin!r} is invalid: {exc}") from exc
         except ValueError as exc:  # already registered
             raise PluginLoadError(f"airlock plugin {name or plugin!r}: {exc}") from exc

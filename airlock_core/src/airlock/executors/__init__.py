@@ -64,6 +64,8 @@ ExecutorSpec = str | Executor | Callable[[Intent], Any]
 _registered: dict[str, Executor] = {}
 _loaded: dict[str, Executor] = {}
 _entry_points: dict[str, EntryPoint] | None = None
+#: Names that more than one installed distribution provides, with every claim.
+_clashes: dict[str, list[EntryPoint]] = {}
 
 
 def register_executor(name: str, executor: Executor) -> None:
@@ -74,8 +76,11 @@ def register_executor(name: str, executor: Executor) -> None:
     """
     if not isinstance(name, str) or not name:
         raise UsageError(f"register_executor() needs a non-empty name, got {name!r}.")
-    if not callable(executor):
-        raise TypeError(f"register_executor({name!r}, ...) needs a callable taking an Intent, got {executor!r}.")
+    if not callable(executor) or isinstance(executor, type):
+        raise TypeError(
+            f"register_executor({name!r}, ...) needs a callable taking an Intent, got {executor!r}"
+            + (" (a class: register an instance of it)." if isinstance(executor, type) else ".")
+        )
     _registered[name] = executor
     _forget_default()
 
@@ -104,7 +109,13 @@ def executor_entry_points() -> dict[str, EntryPoint]:
         from importlib.metadata import entry_points
 
         blocked = _blocked_names()
-        _entry_points = {ep.name: ep for ep in entry_points(group=GROUP) if ep.name not in blocked}
+        found: dict[str, list[EntryPoint]] = {}
+        for ep in entry_points(group=GROUP):
+            if ep.name not in blocked:
+                found.setdefault(ep.name, []).append(ep)
+        _clashes.clear()
+        _clashes.update({name: claims for name, claims in found.items() if len(claims) > 1})
+        _entry_points = {name: claims[0] for name, claims in found.items()}
     return _entry_points
 
 
@@ -139,8 +150,21 @@ def resolve_executor(spec: ExecutorSpec) -> Executor:
     ep = executor_entry_points().get(spec)
     if ep is None:
         raise UnknownExecutorError(spec, executor_names())
+    if spec in _clashes:
+        raise _clash(spec, _clashes[spec])
     _loaded[spec] = executor = _load(ep)
     return executor
+
+
+def _clash(name: str, claims: list[EntryPoint]) -> PluginLoadError:
+    """The error for an executor name that several distributions provide: none of them is picked."""
+    listed = ", ".join(f"{ep.value!r} of {ep.dist.name if ep.dist else '?'!r}" for ep in claims)
+    return PluginLoadError(
+        f"airlock executor {name!r} is provided by more than one installed distribution ({listed}); "
+        "airlock will not pick one: uninstall all but one of them.",
+        entry_point=f"{GROUP}:{name}",
+        distribution=", ".join(ep.dist.name if ep.dist else "?" for ep in claims),
+    )
 
 
 def _load(ep: EntryPoint) -> Executor:
@@ -154,10 +178,10 @@ def _load(ep: EntryPoint) -> Executor:
             entry_point=f"{GROUP}:{ep.name}",
             distribution=dist,
         ) from exc
-    if not callable(executor):
+    if not callable(executor) or isinstance(executor, type):
+        what = "is a class; point the entry point at an instance of it" if callable(executor) else "is not callable"
         raise PluginLoadError(
-            f"airlock executor {ep.name!r} (entry point {ep.value!r} of distribution {dist!r}) "
-            f"is not callable: {executor!r}",
+            f"airlock executor {ep.name!r} (entry point {ep.value!r} of distribution {dist!r}) {what}: {executor!r}",
             entry_point=f"{GROUP}:{ep.name}",
             distribution=dist,
         )
