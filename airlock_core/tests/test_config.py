@@ -273,9 +273,20 @@ class TestExecutorNames:
         assert "sync" in message
         assert airlock.get_configuration()["executor"] is None  # a typo configures nothing
 
-    def test_unknown_name_says_which_distribution_to_install(self) -> None:
-        with pytest.raises(airlock.UnknownExecutorError, match=r"pip install airlock-rabbit-mq"):
+    def test_unknown_name_invents_no_distribution_to_install(self) -> None:
+        """A guessed package name could be a typosquatter's: only airlock's own are named."""
+        with pytest.raises(airlock.UnknownExecutorError) as info:
             airlock.scope(executor="rabbit_mq")
+        assert "pip install" not in str(info.value)
+        assert "install that plugin's distribution, or register it with airlock.register_executor(" in str(info.value)
+        assert "pip install" not in str(airlock.UnknownExecutorError("thread", ["sync", "threads"]))
+
+    @pytest.mark.parametrize(
+        ("name", "distribution"), [("django_tasks", "airlock-django"), ("django_q", "airlock-django-q")]
+    )
+    def test_an_executor_of_airlock_s_own_plugins_names_its_distribution(self, name: str, distribution: str) -> None:
+        message = str(airlock.UnknownExecutorError(name, ["sync", "threads"]))
+        assert f"It is provided by the distribution {distribution}: `pip install {distribution}`." in message
 
 
 class TestOptionsInConfigure:

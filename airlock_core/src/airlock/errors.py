@@ -88,12 +88,25 @@ class UnknownExecutorError(UsageError):
         if guess:
             parts.append(f"Did you mean {guess!r}?")
         parts.append(f"Installed executors: {', '.join(self.known) or '(none)'}.")
-        parts.append(
-            f"If {name!r} comes from a plugin, install it (for example "
-            f"`pip install airlock-{name.replace('_', '-')}`) or register it with "
-            f"airlock.register_executor({name!r}, fn)."
-        )
+        provider = _EXECUTOR_DISTRIBUTIONS.get(name)
+        if provider is not None:
+            parts.append(f"It is provided by the distribution {provider}: `pip install {provider}`.")
+        elif guess is None:  # a typo gets no install advice: a guessed package name could be anyone's
+            parts.append(
+                f"If {name!r} comes from a third-party plugin, install that plugin's distribution, "
+                f"or register it with airlock.register_executor({name!r}, fn)."
+            )
         super().__init__(" ".join(parts))
+
+
+#: The airlock distribution that provides each executor name airlock's own plugins register.
+_EXECUTOR_DISTRIBUTIONS = {
+    "celery": "airlock-celery",
+    "dramatiq": "airlock-dramatiq",
+    "huey": "airlock-huey",
+    "django_q": "airlock-django-q",
+    "django_tasks": "airlock-django",
+}
 
 
 class UnknownOptionError(UsageError):
