@@ -38,12 +38,19 @@ NEWER_PYTHONS := 3.14 3.13 3.12
 PYTHON_NEWEST ?= $(firstword $(foreach v,$(NEWER_PYTHONS),$(shell python$(v) -c 'import sys; print(sys.executable)' 2>/dev/null) \
                              $(wildcard /root/.pyenv/versions/$(v)*/bin/python$(v))))
 
-# The core with no plugin installed (also on the oldest and the newest Python),
-# then each plugin alone, and airlock-django once more with Django 6.
+# The middleware plugins, which need no backend: also run on the oldest Python.
+BACKENDLESS_PLUGINS := airlock-retry airlock-priority airlock-coalesce
+
+# The core with no plugin installed (also on the oldest and the newest Python,
+# with the backendless plugins on the oldest), then each plugin alone, and
+# airlock-django once more with Django 6.
 test-isolated: test-core-alone
 	@if [ -n "$(PYTHON_OLDEST)" ]; then \
-	  $(MAKE) --no-print-directory test-core-alone PYTHON=$(PYTHON_OLDEST) CORE_VENV=.venv-core-oldest; \
-	else echo "no Python 3.10 here: the core's oldest-Python run is left out"; fi
+	  set -e; $(MAKE) --no-print-directory test-core-alone PYTHON=$(PYTHON_OLDEST) CORE_VENV=.venv-core-oldest; \
+	  for p in $(BACKENDLESS_PLUGINS); do \
+	    $(MAKE) --no-print-directory test-plugin PLUGIN=$$p PYTHON=$(PYTHON_OLDEST) PLUGIN_VENV=.venv-$$p-oldest; \
+	  done; \
+	else echo "no Python 3.10 here: the oldest-Python runs are left out"; fi
 	@if [ -n "$(PYTHON_NEWEST)" ]; then \
 	  $(MAKE) --no-print-directory test-core-alone PYTHON=$(PYTHON_NEWEST) CORE_VENV=.venv-core-newest; \
 	else echo "no Python 3.12 or newer here: the core's newest-Python run is left out"; fi

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from airlock.errors import add_note
 from airlock.executors.chunked import connection_refused, raised_from
 
 from ._types import ExceptionSpec, exception_types
@@ -141,8 +142,8 @@ class RetryPolicy:
 
 def _give_up(error: BaseException, errors: list[BaseException], policy: RetryPolicy) -> BaseException:
     error.airlock_attempts = list(errors)  # type: ignore[attr-defined]
-    if len(errors) > 1 and hasattr(error, "add_note"):
+    if len(errors) > 1:  # add_note: on Python 3.10 too, where exceptions lack the method
         why = "not retryable" if not policy.may_retry(error) else "retries exhausted"
         earlier = "; ".join(f"{type(e).__name__}: {e}" for e in errors[:-1])
-        error.add_note(f"airlock-retry: attempt {len(errors)} of {policy.attempts} failed ({why}); earlier: {earlier}")
+        add_note(error, f"airlock-retry: attempt {len(errors)} of {policy.attempts} failed ({why}); earlier: {earlier}")
     return error
