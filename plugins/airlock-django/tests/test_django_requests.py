@@ -50,6 +50,23 @@ def test_view_exception_discards(alias, probe):
     assert probe == []
 
 
+@pytest.mark.parametrize("handler", ["wsgi", "asgi"])
+def test_a_view_exception_discards_even_when_should_flush_would_flush_its_500(alias, probe, handler):
+    """The view committed its row, then raised: Django answers 500, but the view failed, so nothing escapes."""
+    url = f"/create_then_raise/{alias}/delta/"
+    with override_settings(MIDDLEWARE=["airlock_django_testproject.middleware.FollowTheDatabaseMiddleware"]):
+        if handler == "wsgi":
+            response = Client(raise_request_exception=False).get(url)
+            scope = response.wsgi_request.airlock_scope
+        else:
+            response = async_to_sync(AsyncClient(raise_request_exception=False).get)(url)
+            scope = response.asgi_request.airlock_scope
+
+    assert response.status_code == 500
+    assert probe == []
+    assert fates(scope) == {"discarded": ["delta"]}
+
+
 def test_a_failing_after_flush_observer_does_not_replace_the_exception_leaving_the_middleware(
     alias, probe, airlock_plugin, caplog
 ):

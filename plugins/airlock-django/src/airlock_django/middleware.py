@@ -22,10 +22,11 @@ class AirlockMiddleware:
     """Wraps each request in its own airlock scope.
 
     The scope is entered before the view and is available as
-    ``request.airlock_scope``. When the response is ready it flushes if
-    :meth:`should_flush` says so (default: status < 400) and discards
-    otherwise; when the view raises, it discards and the exception
-    propagates. With the default ``DjangoScope`` a flush dispatches once the
+    ``request.airlock_scope``. When the view raises, the scope discards,
+    whatever :meth:`should_flush` would say of the error response Django
+    makes of the exception. Otherwise, when the response is ready, it
+    flushes if :meth:`should_flush` says so (default: status < 400) and
+    discards if not. With the default ``DjangoScope`` a flush dispatches once the
     database transaction commits.
 
     Works under WSGI and ASGI, with sync and async views (Django's
@@ -51,6 +52,12 @@ class AirlockMiddleware:
     def should_flush(self, request: HttpRequest, response: HttpResponseBase) -> bool:
         """Flush (True) or discard (False) the request's intents. Default: status < 400."""
         return response.status_code < 400
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> None:
+        """Django's hook for a view's exception (it then makes a 500 response of
+        it, or lets a later handler do so): note it, so the request's scope
+        discards instead of asking :meth:`should_flush`."""
+        request._airlock_view_raised = True  # type: ignore[attr-defined]
 
     def make_scope(self, request: HttpRequest) -> Scope:
         """A new, not yet entered scope for ``request``."""
@@ -90,6 +97,9 @@ class AirlockMiddleware:
         return response
 
     def _finish(self, scope: Scope, request: HttpRequest, response: HttpResponseBase) -> None:
+        if getattr(request, "_airlock_view_raised", False):
+            scope.discard()
+            return
         try:
             flush = self.should_flush(request, response)
         except BaseException as error:

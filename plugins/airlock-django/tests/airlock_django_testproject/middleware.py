@@ -8,6 +8,13 @@ class KeepOnConflictMiddleware(AirlockMiddleware):
         return response.status_code < 400 or response.status_code == 409
 
 
+class FollowTheDatabaseMiddleware(AirlockMiddleware):
+    """Flushes whatever the status (ATOMIC_REQUESTS users leave the decision to the commit)."""
+
+    def should_flush(self, request, response):
+        return True
+
+
 class BrokenDecisionMiddleware(AirlockMiddleware):
     """A should_flush that raises: the request's intents must be discarded, not left undecided."""
 
