@@ -89,6 +89,16 @@ def test_executor_as_dotted_path_and_policy_as_instance(fresh_configuration):
             {"SCOPE_KWARGS": {"using": "defualt"}},
             r"AIRLOCK\['SCOPE_KWARGS'\].*DjangoScope\(using='defualt'\): no such database; DATABASES has default",
         ),
+        (
+            {"EXECUTOR": "threads", "SCOPE_KWARGS": {"executor": "sync"}},
+            r"^'executor' in settings\.AIRLOCK\['SCOPE_KWARGS'\] would bypass settings\.AIRLOCK\['EXECUTOR'\]: "
+            r"set it as settings\.AIRLOCK\['EXECUTOR'\]\.$",
+        ),
+        ({"SCOPE_KWARGS": {"policy": "x"}}, r"'policy' in .*'SCOPE_KWARGS'\] would bypass .*\['POLICY'\]"),
+        (
+            {"SCOPE_KWARGS": {"robust": "no"}},
+            r"not accepted by DjangoScope: DjangoScope\(robust=\.\.\.\) must be True, False or None, got 'no'",
+        ),
         ({"OPTIONS": {"fail_fats": True}}, r"AIRLOCK\['OPTIONS'\].*Unknown airlock option 'fail_fats'.*'fail_fast'"),
         ({"OPTIONS": {"fail_fast": "yes"}}, r"AIRLOCK\['OPTIONS'\].*Invalid value 'yes' for .* 'fail_fast'"),
         ({"OPTIONS": {1: True}}, r"AIRLOCK\['OPTIONS'\] has the key 1: option names are strings"),

@@ -81,6 +81,9 @@ def validate_settings() -> None:
     options = user_settings.get("OPTIONS")
     if isinstance(options, Mapping):  # not a dict: configure_from_settings says so
         _validate_option_names(options)
+    scope_kwargs = user_settings.get("SCOPE_KWARGS")
+    if isinstance(scope_kwargs, Mapping):
+        _validate_scope_argument_names(scope_kwargs)
 
 
 def _refuse_a_misspelt_setting_name() -> None:
@@ -127,6 +130,21 @@ def _validate_option_names(options: Mapping[Any, Any]) -> None:
             raise ImproperlyConfigured(
                 f"{name!r} in settings.AIRLOCK['OPTIONS'] is not an option: "
                 f"set it as settings.AIRLOCK[{_CONFIGURE_PARAMETERS[name]!r}]."
+            )
+
+
+#: The scope arguments that have their own key: in ``SCOPE_KWARGS`` one would
+#: silently win over that key (``executor``) or clash with it (``policy``).
+_SCOPE_ARGUMENT_KEYS: dict[str, str] = {"executor": "EXECUTOR", "policy": "POLICY"}
+
+
+def _validate_scope_argument_names(scope_kwargs: Mapping[Any, Any]) -> None:
+    """Refuse ``SCOPE_KWARGS`` naming ``executor`` or ``policy``, pointing to their own keys."""
+    for name, key in _SCOPE_ARGUMENT_KEYS.items():
+        if name in scope_kwargs:
+            raise ImproperlyConfigured(
+                f"{name!r} in settings.AIRLOCK['SCOPE_KWARGS'] would bypass settings.AIRLOCK[{key!r}]: "
+                f"set it as settings.AIRLOCK[{key!r}]."
             )
 
 

@@ -123,6 +123,8 @@ class DjangoScope(Scope):
     ) -> None:
         super().__init__(policy, executor, **options)
         if robust is not None:
+            if not isinstance(robust, bool):
+                raise TypeError(f"DjangoScope(robust=...) must be True, False or None, got {robust!r}.")
             if robust and not ROBUST_SUPPORTED:
                 raise airlock.UsageError(_robust_unsupported("DjangoScope(robust=True)"))
             self.robust = robust
