@@ -73,6 +73,21 @@ class TestScopeContextManager:
         assert calls.calls == []
         assert s.should_flush(None) is False
 
+    @pytest.mark.parametrize("block_raises", [False, True])
+    def test_a_should_flush_that_raises_discards_and_its_error_propagates(self, calls, block_raises) -> None:  # type: ignore[no-untyped-def]
+        class Undecided(Scope):
+            def should_flush(self, error: BaseException | None) -> bool:
+                raise LookupError("no decision")
+
+        with pytest.raises(LookupError) as raised, airlock.scope(_cls=Undecided) as s:
+            airlock.enqueue(calls, 1)
+            if block_raises:
+                raise Boom
+        assert s.is_discarded and calls.calls == []
+        assert s.report is not None and [i.args for i in s.report.discarded] == [(1,)]
+        assert raised.value.airlock_report is s.report  # type: ignore[attr-defined]
+        assert isinstance(raised.value.__context__, Boom) is block_raises
+
     def test_default_should_flush(self) -> None:
         s = Scope(airlock.AllowAll())
         assert s.should_flush(None) is True

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("airlock")
 
-__all__ = ["abandon", "dispatch", "run_before_flush", "run_after_flush"]
+__all__ = ["abandon", "attach_report", "dispatch", "run_before_flush", "run_after_flush"]
 
 
 class StrippingExecutor:
@@ -81,7 +81,7 @@ def dispatch(
                 # The loop ran to the end: the last chunk's failure joins the others in FlushFailed.
                 loop.failed.append(exc)
                 _raise_failed(scope, report, loop.failed, len(intents), cause=exc)
-        _attach(exc, report)
+        attach_report(exc, report)
         run_after_flush(scope, report, propagating=exc)
         raise
     failed = loop.failed  # failures an executor reports later (threads) are logged, never raised here
@@ -96,7 +96,7 @@ def _raise_failed(
 ) -> None:
     """Complete the report and raise ``failed`` together as ``FlushFailed``."""
     error = FlushFailed(_failed_summary(report, total), failed)
-    _attach(error, report)
+    attach_report(error, report)
     run_after_flush(scope, report, propagating=error)
     if cause is None:
         raise error
@@ -283,7 +283,7 @@ def abandon(scope: Scope, error: BaseException) -> None:
     if not isinstance(report, FlushReport):
         report = scope._report = FlushReport(scope, "flushed")
     if report._finished:
-        _attach(error, report)
+        attach_report(error, report)
         return
     accounted = {id(fate.intent) for fate in report.fates()}
     for intent in promote(scope._intents):
@@ -291,11 +291,12 @@ def abandon(scope: Scope, error: BaseException) -> None:
             intent = report._replaced[id(intent)]
         if id(intent) not in accounted:
             report._not_attempted.append(intent)
-    _attach(error, report)
+    attach_report(error, report)
     run_after_flush(scope, report, propagating=error)
 
 
-def _attach(exc: BaseException, report: FlushReport) -> None:
+def attach_report(exc: BaseException, report: FlushReport) -> None:
+    """Attach ``report`` to ``exc`` as ``airlock_report``, with a note summing it up."""
     exc.airlock_report = report  # type: ignore[attr-defined]
     add_note(exc, f"airlock flush report: {report.summary()}")
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from . import _context, _state
 from .config import _config, _configured_scope, _default, default_executor
-from .dispatch import abandon, dispatch, run_after_flush, run_before_flush
+from .dispatch import abandon, attach_report, dispatch, run_after_flush, run_before_flush
 from .errors import NoScopeError, PolicyEnqueueError, ScopeStateError
 from .executors import resolve_executor
 from .executors.sync import refuse_coroutine, sync_executor
@@ -281,7 +281,7 @@ class Scope:
             return
         if error is not None:
             self._end(error)
-        elif self.should_flush(None):  # _end(None), inlined: this runs for every DjangoScope request
+        elif self._should_flush_or_discard(None):  # _end(None), inlined: this runs for every DjangoScope request
             self.flush()
         else:
             self.discard()
@@ -294,19 +294,35 @@ class Scope:
         cannot replace that exception.
         """
         if error is None:
-            if self.should_flush(None):
+            if self._should_flush_or_discard(None):
                 self.flush()
             else:
                 self.discard()
             return
         self._unwinding = error
         try:
-            if self.should_flush(error):
+            if self._should_flush_or_discard(error):
                 self.flush()
             else:
                 self.discard()
         finally:
             del self._unwinding  # back to the class's None; no cycle through the traceback
+
+    def _should_flush_or_discard(self, error: BaseException | None) -> bool:
+        """``should_flush(error)``; if that raises, the scope is discarded (no
+        decision, no dispatch: the report says discarded) and its error
+        propagates, carrying the report as ``airlock_report``."""
+        try:
+            return self.should_flush(error)
+        except BaseException as decision_error:
+            if self._unwinding is None:
+                self._discard_while(decision_error)
+            else:  # _end is unwinding the block's error already
+                self.discard()
+            report = self.report
+            if report is not None:
+                attach_report(decision_error, report)
+            raise
 
     def _discard_while(self, error: BaseException) -> list[Intent]:
         """``discard()`` while ``error`` propagates (an integration ending a scope
