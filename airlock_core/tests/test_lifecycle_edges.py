@@ -332,3 +332,28 @@ def test_the_with_block_asks_should_flush_and_flush_even_when_patched() -> None:
         scope.should_flush = lambda error: False  # type: ignore[method-assign]
         airlock.enqueue(sent.append, "instance says no")
     assert sent == [] and scope.is_discarded
+
+
+def test_a_local_policy_exited_in_another_context_says_so_and_can_be_entered_again() -> None:
+    import asyncio
+
+    local = airlock.policy(airlock.DropAll())
+
+    async def setup() -> None:
+        local.__enter__()
+
+    async def teardown() -> None:
+        with pytest.raises(airlock.ScopeStateError, match="exited in another context"):
+            local.__exit__(None, None, None)
+
+    async def main() -> None:
+        await asyncio.ensure_future(setup())
+        await asyncio.ensure_future(teardown())
+
+    asyncio.run(main())
+    sent: list[int] = []
+    with airlock.scope(executor=lambda intent: sent.append(intent.args[0])):
+        with local:  # inactive again: usable, and it applies
+            airlock.enqueue(print, 1)
+        airlock.enqueue(print, 2)
+    assert sent == [2]

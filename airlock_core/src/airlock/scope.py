@@ -785,8 +785,15 @@ class policy:  # noqa: N801 - a function-like context manager, named as the API 
     def __exit__(self, *exc: Any) -> None:
         if self._token is None:
             raise ScopeStateError("This airlock.policy(...) is not active.")
-        _context.policy_stack.reset(self._token)
-        self._token = None
+        token, self._token = self._token, None
+        try:
+            _context.policy_stack.reset(token)
+        except ValueError:
+            raise ScopeStateError(
+                f"airlock.policy({self._policy!r}) was exited in another context than the one that entered it "
+                "(another asyncio task or thread): that context still applies it. Enter and exit a local "
+                "policy in the same task; this object is now inactive and may be entered again."
+            ) from None
 
     def __call__(self, func: F) -> F:
         """Decorate ``func``: each call runs under a fresh ``airlock.policy(p)``.
