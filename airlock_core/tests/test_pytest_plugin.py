@@ -435,6 +435,15 @@ class TestWithoutPytest:
         with pytest.raises(airlock.ScopeStateError, match="capture has ended"):
             captured.run()
 
+    def test_run_honours_each_intent_s_dispatch_options(self, executor_named) -> None:  # type: ignore[no-untyped-def]
+        """As any flush does: an intent routed to another executor goes there, not to run()'s."""
+        routed: list[object] = []
+        executor_named("recording", lambda intent: routed.append(intent.args))
+        with capture() as captured:
+            airlock.enqueue(print, "routed", _dispatch_options={"executor": "recording"})
+            report = captured.run()  # sync, but this intent says otherwise
+        assert routed == [("routed",)] and len(report.dispatched) == 1
+
     def test_current_capture_without_one_says_what_to_do(self) -> None:
         with pytest.raises(airlock.UsageError, match="airlock_capture fixture"):
             current_capture()

@@ -346,6 +346,7 @@ class _ReplayScope(Scope):
         super().__init__(executor=executor, **options)
         self._intents.extend(intents)
         self._has_local_policies = any(i.local_policies for i in intents)
+        self._has_dispatch_options = any(i.dispatch_options for i in intents)  # per-intent routing, retries...
 
 
 class Captured:
