@@ -195,6 +195,32 @@ class TestScoped:
             asyncio.run(handler())
         assert calls.calls == []
 
+    def test_an_object_with_an_async_call_is_awaited_inside_the_scope(self, calls) -> None:  # type: ignore[no-untyped-def]
+        class Handler:
+            async def __call__(self, n: int) -> int:
+                await asyncio.sleep(0)
+                airlock.enqueue(calls, n)  # after the await: still inside the scope
+                return n
+
+        handler = airlock.scoped(airlock.DropAll())(Handler())
+        assert inspect.iscoroutinefunction(handler)
+        assert asyncio.run(handler(1)) == 1
+        assert calls.calls == []  # the DropAll scope covered the body
+
+    def test_a_plain_callable_that_returns_a_coroutine_is_refused_when_called(self, calls) -> None:  # type: ignore[no-untyped-def]
+        async def body() -> None:
+            airlock.enqueue(calls, "lost")
+
+        def hides_it() -> object:  # a decorator's wrapper around an async def, not marked as one
+            return body()
+
+        wrapped = airlock.scoped()(hides_it)
+        with pytest.raises(TypeError, match=r"'.*hides_it' returned a coroutine, so the scope ended before its body"):
+            wrapped()
+        with pytest.raises(TypeError, match=r"@airlock.policy\(\): .* returned a coroutine, so the policy ended"):
+            airlock.policy(airlock.DropAll())(hides_it)()
+        assert calls.calls == []
+
 
 class TestLifecycle:
     def test_manual_lifecycle(self, calls) -> None:  # type: ignore[no-untyped-def]

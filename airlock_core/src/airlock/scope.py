@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncGenerator, Callable, Coroutine, Generator, Mapping
+from contextlib import AbstractContextManager
 from contextvars import Token
 from operator import length_hint
 from types import CoroutineType, MappingProxyType
@@ -719,7 +720,11 @@ def scope(policy: Policy | None = None, *, _cls: type[Scope] | None = None, **kw
 def scoped(policy: Policy | None = None, *, _cls: type[Scope] | None = None, **kwargs: Any) -> Callable[[F], F]:
     """Decorator: each call of the function runs in a fresh ``airlock.scope(...)``.
 
-    Works on plain and ``async`` functions; ``functools.wraps`` metadata is kept.
+    Works on plain and ``async`` callables (an ``async def``, or an object
+    whose ``__call__`` is one, is awaited inside the scope); ``functools.wraps``
+    metadata is kept. Generator functions are refused, and so is a call that
+    returns a coroutine from a plain callable: the scope would end before
+    their body runs.
     """
 
     # What can be checked without plugins or registrations (which may come later than
@@ -731,31 +736,53 @@ def scoped(policy: Policy | None = None, *, _cls: type[Scope] | None = None, **k
         resolve_executor(executor)
 
     def decorator(func: F) -> F:
-        from inspect import isasyncgenfunction, iscoroutinefunction, isgeneratorfunction
-
-        if isgeneratorfunction(func) or isasyncgenfunction(func):
-            raise TypeError(
-                f"@airlock.scoped() cannot wrap the generator function {func.__qualname__}: calling it only makes "
-                "a generator, so the scope would end before its body runs. Open `with airlock.scope():` "
-                "inside it, around the code that enqueues."
-            )
-        if iscoroutinefunction(func):
-
-            @functools.wraps(func)
-            async def async_wrapper(*args: Any, **kw: Any) -> Any:
-                with scope(policy, _cls=_cls, **kwargs):
-                    return await func(*args, **kw)
-
-            return async_wrapper  # type: ignore[return-value]
-
-        @functools.wraps(func)
-        def wrapper(*args: Any, **kw: Any) -> Any:
-            with scope(policy, _cls=_cls, **kwargs):
-                return func(*args, **kw)
-
-        return wrapper  # type: ignore[return-value]
+        return _run_each_call_in(func, lambda: scope(policy, _cls=_cls, **kwargs), "@airlock.scoped()", "scope")
 
     return decorator
+
+
+def _run_each_call_in(func: F, context: Callable[[], AbstractContextManager[Any]], where: str, what: str) -> F:
+    """``func`` wrapped so that each call runs inside a fresh ``context()``.
+
+    An async callable (an ``async def``, or an object whose ``__call__`` is
+    one) is awaited inside it. Generator functions are refused here, and a
+    plain callable that returns a coroutine (a decorator around an
+    ``async def`` that hides it) when it is called: the context would end
+    before their body runs.
+    """
+    from inspect import isasyncgenfunction, iscoroutinefunction, isgeneratorfunction
+
+    if isgeneratorfunction(func) or isasyncgenfunction(func):
+        raise TypeError(
+            f"{where} cannot wrap the generator function {func.__qualname__}: calling it only makes "
+            f"a generator, so the {what} would end before its body runs. Open `with airlock.{what}(...):` "
+            "inside it, around the code that enqueues and not across a yield (while the generator is "
+            f"paused, the code iterating it would enqueue into that {what})."
+        )
+    call = None if isinstance(func, type) else type(func).__call__  # an object's own call, not a class's
+    if iscoroutinefunction(func) or iscoroutinefunction(call):
+
+        @functools.wraps(func)
+        async def async_wrapper(*args: Any, **kw: Any) -> Any:
+            with context():
+                return await func(*args, **kw)
+
+        return async_wrapper  # type: ignore[return-value]
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kw: Any) -> Any:
+        with context():
+            result = func(*args, **kw)
+        if type(result) is CoroutineType:
+            result.close()
+            raise TypeError(
+                f"{where}: {getattr(func, '__qualname__', func)!r} returned a coroutine, so the {what} ended "
+                "before its body ran. Decorate the async def itself, or mark the wrapper around it with "
+                "inspect.markcoroutinefunction()."
+            )
+        return result
+
+    return wrapper  # type: ignore[return-value]
 
 
 class policy:  # noqa: N801 - a function-like context manager, named as the API says
@@ -798,33 +825,11 @@ class policy:  # noqa: N801 - a function-like context manager, named as the API 
     def __call__(self, func: F) -> F:
         """Decorate ``func``: each call runs under a fresh ``airlock.policy(p)``.
 
-        Generator functions are refused, as by ``@airlock.scoped()``: the
-        policy would end before their body runs.
+        Accepts and refuses what ``@airlock.scoped()`` does: the policy must
+        cover the body.
         """
-        from inspect import isasyncgenfunction, iscoroutinefunction, isgeneratorfunction
-
-        if isgeneratorfunction(func) or isasyncgenfunction(func):
-            raise TypeError(
-                f"@airlock.policy() cannot wrap the generator function {func.__qualname__}: calling it only makes "
-                "a generator, so the policy would end before its body runs. Open `with airlock.policy(p):` "
-                "inside it, around the code that enqueues."
-            )
         local = self._policy
-        if iscoroutinefunction(func):
-
-            @functools.wraps(func)
-            async def async_wrapper(*args: Any, **kw: Any) -> Any:
-                with policy(local):
-                    return await func(*args, **kw)
-
-            return async_wrapper  # type: ignore[return-value]
-
-        @functools.wraps(func)
-        def wrapper(*args: Any, **kw: Any) -> Any:
-            with policy(local):
-                return func(*args, **kw)
-
-        return wrapper  # type: ignore[return-value]
+        return _run_each_call_in(func, lambda: policy(local), "@airlock.policy()", "policy")
 
 
 #: Methods through which backends dispatch task objects that are not callable
