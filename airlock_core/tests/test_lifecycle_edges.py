@@ -357,3 +357,35 @@ def test_a_local_policy_exited_in_another_context_says_so_and_can_be_entered_aga
             airlock.enqueue(print, 1)
         airlock.enqueue(print, 2)
     assert sent == [2]
+
+
+def test_an_intent_whose_policy_runs_while_the_scope_ends_in_another_thread_is_refused_not_lost() -> None:
+    """A thread sharing the scope's context (``asyncio.to_thread``) enqueues as the scope exits."""
+    import contextvars
+    import threading
+
+    judging, ended = threading.Event(), threading.Event()
+
+    class SlowJudge(airlock.AllowAll):
+        def on_enqueue(self, intent: airlock.Intent) -> None:
+            judging.set()
+            ended.wait(5)  # the scope ends while this intent is being judged
+
+    outcome: list[object] = []
+
+    def late_enqueue() -> None:
+        try:
+            airlock.enqueue(print, "late")
+            outcome.append("accepted")
+        except airlock.ScopeStateError as error:
+            outcome.append(error)
+
+    with airlock.scope(SlowJudge(), executor=lambda intent: None) as scope:
+        worker = threading.Thread(target=contextvars.copy_context().run, args=(late_enqueue,))
+        worker.start()
+        assert judging.wait(5)
+    ended.set()
+    worker.join(5)
+    [error] = outcome
+    assert isinstance(error, airlock.ScopeStateError) and "was flushed while" in str(error)
+    assert scope.intents == []

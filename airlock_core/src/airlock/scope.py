@@ -420,6 +420,12 @@ class Scope:
                     hook(intent, self)
             finally:
                 _in_policy.reset(token)
+            if self._flushed or self._discarded:  # it ended meanwhile (exited in another thread)
+                state = "flushed" if self._flushed else "discarded"
+                raise ScopeStateError(
+                    f"The scope was {state} while this intent's policy or enqueue hooks ran (it ended in "
+                    "another thread); the intent was not added."
+                )
         if intent[4]:
             self._has_dispatch_options = True
         if intent[5]:
