@@ -27,7 +27,7 @@ INSTALL_TIMEOUT = 600
 RUN_TIMEOUT = 60
 
 #: Blocks the broken and the clashing hook plugins, so tests about the good ones can use the plugin manager.
-WITHOUT_BROKEN_HOOKS = {"AIRLOCK_DISABLE_PLUGINS": "broken_import,typo_hooks,twin_hooks"}
+WITHOUT_BROKEN_HOOKS = {"AIRLOCK_DISABLE_PLUGINS": "broken_import,typo_hooks,twin_hooks,wrapping_hooks"}
 
 
 @dataclass(frozen=True)
@@ -263,7 +263,7 @@ class TestDisabling:
         assert result == {"dispatched": ["send_email"], "seen": []}
 
     def test_disable_by_name(self, venv: Venv) -> None:
-        env = {"AIRLOCK_DISABLE_PLUGINS": "broken_import, typo_hooks,fixture_hooks,twin_hooks"}
+        env = {"AIRLOCK_DISABLE_PLUGINS": "broken_import, typo_hooks,fixture_hooks,twin_hooks,wrapping_hooks"}
         result = select(venv, scope_args="executor='fixture_exec'", env=env)
         assert result == {"dispatched": ["send_email"], "seen": []}
 
@@ -275,7 +275,7 @@ class TestDisabling:
         except airlock.UnknownExecutorError as exc:
             print("unknown", exc.known)
         """
-        env = {"AIRLOCK_DISABLE_PLUGINS": "fixture_exec,broken_import,typo_hooks,twin_hooks"}
+        env = {"AIRLOCK_DISABLE_PLUGINS": "fixture_exec,broken_import,typo_hooks,twin_hooks,wrapping_hooks"}
         out = ok(venv.python_code(code, env=env))
         assert out.startswith("unknown") and "fixture_exec" not in out
 
@@ -313,6 +313,8 @@ class TestPluginsCommand:
             assert key[1] in rows[key]["error"]
         assert "airlock_fixture_backend_that_does_not_exist" in rows[("hooks", "broken_import")]["error"]
         assert "airlock_afterflush" in rows[("hooks", "typo_hooks")]["error"]
+        # It loads, but every scope would fail: listed with that error, behind the load errors.
+        assert "airlock_after_flush does not support hook wrappers" in rows[("hooks", "wrapping_hooks")]["error"]
         core = rows[("hooks", "airlock-core")]
         assert core["distribution"] == "airlock-core" and core["error"] == ""
         assert {("executor", "sync"), ("executor", "threads")} <= set(rows)
@@ -326,11 +328,11 @@ class TestPluginsCommand:
         assert by_name["fixture_hooks"].split()[:4] == ["hooks", "fixture_hooks", "airlock-fixture-good", "1.2.3"]
         assert "airlock_after_flush, airlock_enqueue, airlock_options" in by_name["fixture_hooks"]
         errors = [line.strip() for line in lines if line.strip().startswith("ERROR:")]
-        assert len(errors) == 6  # broken_import, typo_hooks, broken_exec, class_exec, twin_exec, twin_hooks
+        assert len(errors) == 7  # broken_import, typo_hooks, wrapping_hooks, broken_exec, class_exec, twin_*
         assert any("broken_import" in e and "airlock-fixture-broken" in e for e in errors)
 
     def test_healthy_install_exits_zero(self, command: Callable[..., subprocess.CompletedProcess[str]]) -> None:
-        blocked = "broken_import,typo_hooks,broken_exec,class_exec,twin_exec,twin_hooks"
+        blocked = "broken_import,typo_hooks,broken_exec,class_exec,twin_exec,twin_hooks,wrapping_hooks"
         result = command("plugins", env={"AIRLOCK_DISABLE_PLUGINS": blocked})
         assert result.returncode == 0, result.stdout + result.stderr
         assert "ERROR" not in result.stdout

@@ -75,7 +75,7 @@ class TestPlugins:
         assert by_name[("executor", "in-memory")]["entry_point"] == "(registered at run time)"
 
     def test_a_plugin_whose_options_cannot_be_read_is_listed_with_its_error(  # type: ignore[no-untyped-def]
-        self, capsys: pytest.CaptureFixture[str], airlock_plugin
+        self, capsys: pytest.CaptureFixture[str], request: pytest.FixtureRequest
     ) -> None:
         """The listing still works and names each broken plugin; scopes fail
         with an error naming it."""
@@ -95,10 +95,18 @@ class TestPlugins:
             def airlock_options(self) -> list[airlock.Option]:
                 return [airlock.Option("tag", None, "A tag.")]
 
-        airlock_plugin(MissingDependency(), "missing-dependency")
-        airlock_plugin(NotOptions(), "not-options")
-        airlock_plugin(FirstTagger(), "first-tagger")
-        airlock_plugin(FirstTagger(), "second-tagger")
+        # Loaded as from entry points: plugins.register() would refuse each of these at once.
+        pm = airlock.plugins.get_plugin_manager()
+        for plugin, name in [
+            (MissingDependency(), "missing-dependency"),
+            (NotOptions(), "not-options"),
+            (FirstTagger(), "first-tagger"),
+            (FirstTagger(), "second-tagger"),
+        ]:
+            pm.register(plugin, name=name)
+            airlock.plugins._host._infos[name] = airlock.plugins._host._info(name, plugin, "", "", "test")
+            airlock.plugins._host._hooks = None
+            request.addfinalizer(lambda name=name: airlock.plugins.unregister(name=name))
         with pytest.raises(airlock.PluginLoadError, match=r"airlock plugin '(missing-dependency|not-options)': "):
             airlock.scope()
         cli.main(["plugins", "--json"])

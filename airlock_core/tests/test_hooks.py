@@ -132,16 +132,53 @@ class TestRegistration:
         assert "buffer" in str(info.value)
         assert not airlock.plugins.get_plugin_manager().is_registered(plugin)
 
-    def test_wrapper_on_a_plain_only_hook_fails_at_the_next_scope(self) -> None:
+    def test_wrapper_on_a_plain_only_hook_is_refused_where_it_is_registered(self) -> None:
         class Wrapping:
             @airlock.hookimpl(wrapper=True)
             def airlock_enqueue(self, intent: Intent) -> Generator[None, None, None]:
                 yield
 
-        with airlock.plugins.registered(Wrapping(), name="wrapping"):
-            with pytest.raises(airlock.PluginLoadError, match="wrapping"):
-                airlock.scope()
-        with airlock.scope():  # healthy again once it is gone
+        with pytest.raises(airlock.PluginLoadError, match="wrapping"):
+            airlock.plugins.register(Wrapping(), name="wrapping")
+        assert "wrapping" not in {info.name for info in airlock.plugins.plugin_infos()}
+        with airlock.scope():  # every later scope still works
+            pass
+
+    def test_an_old_style_hookwrapper_on_execute_is_told_to_use_wrapper_true(self) -> None:
+        class OldStyle:
+            @airlock.hookimpl(hookwrapper=True)
+            def airlock_execute(self, intent: Intent) -> Generator[None, None, None]:
+                yield
+
+        with pytest.raises(airlock.PluginLoadError, match=r"use @airlock.hookimpl\(wrapper=True\), not the old"):
+            airlock.plugins.register(OldStyle(), name="old-style")
+
+    def test_a_hook_marked_under_another_name_or_defined_unmarked_is_refused(self) -> None:
+        class NoPrefix:
+            @airlock.hookimpl
+            def before_flush(self, intents: list[Intent]) -> None:
+                """Marked, but no hook has this name."""
+
+        class Unmarked:
+            def airlock_after_flush(self, report: object) -> None:
+                """Named like a hook, but never called without the marker."""
+
+        class Helper:
+            @airlock.hookimpl
+            def airlock_enqueue(self, intent: Intent) -> None:
+                pass
+
+            def airlock_summary(self) -> str:
+                """An ordinary method whose name starts like a hook's."""
+                return "fine"
+
+        with pytest.raises(
+            airlock.PluginLoadError, match=r"marks unknown hook\(s\) before_flush with @airlock.hookimpl"
+        ):
+            airlock.plugins.register(NoPrefix(), name="no-prefix")
+        with pytest.raises(airlock.PluginLoadError, match=r"defines airlock_after_flush without @airlock.hookimpl"):
+            airlock.plugins.register(Unmarked(), name="unmarked")
+        with airlock.plugins.registered(Helper(), name="helper"):
             pass
 
     def test_plugin_infos_lists_hooks(self, airlock_plugin) -> None:  # type: ignore[no-untyped-def]

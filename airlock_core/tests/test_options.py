@@ -130,10 +130,12 @@ def test_option_declared_twice_names_both_plugins() -> None:
         def airlock_options(self) -> Sequence[Option]:
             return [Option("priority", 1, "Clash.")]
 
-    with airlock.plugins.registered(Priority(), "first"), airlock.plugins.registered(Again(), "second"):
-        with pytest.raises(airlock.UsageError) as info:
-            airlock.scope()
-    assert "first" in str(info.value) and "second" in str(info.value)
+    with airlock.plugins.registered(Priority(), "first"):
+        with pytest.raises(airlock.UsageError) as info:  # refused where it is registered, not at every later scope
+            airlock.plugins.register(Again(), "second")
+        assert "first" in str(info.value) and "second" in str(info.value)
+        with airlock.scope():  # the first one still works
+            pass
 
 
 def test_options_hook_must_return_option_objects() -> None:
@@ -142,8 +144,10 @@ def test_options_hook_must_return_option_objects() -> None:
         def airlock_options(self) -> Sequence[object]:
             return [{"name": "priority"}]
 
-    with airlock.plugins.registered(Sloppy(), "sloppy"), pytest.raises(airlock.PluginLoadError, match="sloppy"):
-        airlock.scope()
+    with pytest.raises(airlock.PluginLoadError, match="sloppy"):
+        airlock.plugins.register(Sloppy(), "sloppy")
+    with airlock.scope():  # refused, so not registered
+        pass
 
 
 class TestExecutorOption:

@@ -96,11 +96,12 @@ class Hooks:
         impls = getattr(pm.hook, name).get_hookimpls()
         for impl in impls:
             if impl.hookwrapper or (impl.wrapper and not wrappers):
-                raise PluginLoadError(
-                    f"airlock plugin {impl.plugin_name!r}: {name} does not support hook wrappers; "
-                    "use a plain implementation.",
-                    entry_point=impl.plugin_name,
+                advice = (
+                    "use @airlock.hookimpl(wrapper=True), not the old hookwrapper=True."
+                    if wrappers
+                    else f"{name} does not support hook wrappers; use a plain implementation."
                 )
+                raise PluginLoadError(f"airlock plugin {impl.plugin_name!r}: {advice}", entry_point=impl.plugin_name)
         return impls
 
     def _plain(self, pm: pluggy.PluginManager, name: str, args: tuple[str, ...]) -> list[Any]:
@@ -248,19 +249,41 @@ class PluginHost:
         except ValueError as exc:  # already registered
             raise PluginLoadError(f"airlock plugin {name or plugin!r}: {exc}") from exc
         assert registered_name is not None
-        unknown = [
-            attr
-            for attr in dir(plugin)
-            if attr.startswith("airlock_") and attr not in hook_names and callable(getattr(plugin, attr, None))
-        ]
-        if unknown:
+        marked = {attr for attr in dir(plugin) if pm.parse_hookimpl_opts(plugin, attr) is not None}
+        unknown = sorted(marked - set(hook_names))
+        unmarked = [attr for attr in hook_names if attr not in marked and callable(getattr(plugin, attr, None))]
+        if unknown or unmarked:
             pm.unregister(plugin)
+            if unknown:
+                raise PluginLoadError(
+                    f"airlock plugin {registered_name!r} marks unknown hook(s) {', '.join(unknown)} with "
+                    f"@airlock.hookimpl; known hooks: {', '.join(hook_names)}."
+                )
             raise PluginLoadError(
-                f"airlock plugin {registered_name!r} implements unknown hook(s) {', '.join(unknown)}; "
-                f"known hooks: {', '.join(hook_names)}."
+                f"airlock plugin {registered_name!r} defines {', '.join(unmarked)} without @airlock.hookimpl, "
+                "so it would never be called: mark it."
             )
         self._hooks = None
         return registered_name
+
+    def _check_usable(self, pm: pluggy.PluginManager, plugin: Any) -> None:
+        """Refuse, unregistered again, a plugin that would make every scope fail
+        (a hook wrapper where none is supported, bad or clashing options)."""
+        try:
+            Hooks(pm)
+        except (PluginLoadError, UsageError):
+            pm.unregister(plugin)
+            self._hooks = None
+            raise
+
+    @staticmethod
+    def _builds(pm: pluggy.PluginManager) -> bool:
+        """True if the hook cache can be built from what ``pm`` holds now."""
+        try:
+            Hooks(pm)
+        except (PluginLoadError, UsageError):
+            return False
+        return True
 
     def _info(self, name: str, plugin: Any, dist: str, version: str, ep: str = "") -> PluginInfo:
         hooks = sorted(h.name for h in self._pm_or_none_hookcallers(plugin))
@@ -290,7 +313,10 @@ class PluginHost:
     # -- registration for apps and tests ----------------------------------
     def register(self, plugin: Any, name: str | None = None) -> str:
         pm = self.pm
+        healthy = not self._errors and self._builds(pm)  # else the others' errors are raised anyway
         registered_name = self._register(pm, plugin, name)
+        if healthy:
+            self._check_usable(pm, plugin)
         self._infos[registered_name] = self._info(registered_name, plugin, "", "", _RUN_TIME)
         return registered_name
 
@@ -305,8 +331,14 @@ class PluginHost:
     def infos(self) -> list[PluginInfo]:
         try:
             self.hooks()
-        except (PluginLoadError, UsageError):
+        except (PluginLoadError, UsageError) as error:
             # Shown per plugin; the healthy plugins' options are still worth listing.
+            self._blame(error)
+            if self._errors:  # raised before building the hooks, which may refuse a loaded plugin too
+                try:
+                    Hooks(self.pm)
+                except (PluginLoadError, UsageError) as refused:
+                    self._blame(refused)
             infos = [info for info in self._infos.values() if not info.error]
             for info in infos:
                 try:
@@ -315,6 +347,12 @@ class PluginHost:
                     info.error = str(exc)
             _note_options_declared_twice(infos)
         return list(self._infos.values())
+
+    def _blame(self, error: Exception) -> None:
+        """Show ``error`` on the plugin it names (``Hooks()`` names the plugin it refuses)."""
+        blamed = self._infos.get(getattr(error, "entry_point", ""))
+        if blamed is not None and not blamed.error:
+            blamed.error = str(error)
 
     def _declared_options(self, name: str) -> list[Option]:
         """The options plugin ``name`` declares, read without building the hook cache."""
