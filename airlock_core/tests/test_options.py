@@ -69,11 +69,22 @@ class TestDeclaredOptions:
         assert "Did you mean 'priority'?" in str(error)
         assert {"priority", "fail_fast", "scope_only"} <= set(error.known)
 
-    def test_option_not_allowed_at_a_level_is_unknown_there(self) -> None:
-        with pytest.raises(airlock.UnknownOptionError, match="audit_tag"):
+    def test_option_not_allowed_at_a_level_says_where_it_may_be_set(self) -> None:
+        """Not "unknown": it is declared, just not for there."""
+        with pytest.raises(airlock.UsageError) as at_scope:
             airlock.scope(audit_tag="x")
-        with pytest.raises(airlock.UnknownOptionError, match="scope_only"):
+        assert not isinstance(at_scope.value, airlock.UnknownOptionError)
+        assert str(at_scope.value) == (
+            "airlock option 'audit_tag' (priority-plugin) cannot be set on a scope (Scope()); "
+            "it may be set per intent (_dispatch_options)."
+        )
+        with pytest.raises(airlock.UsageError, match=r"'scope_only' .* cannot be set in configure\(\) .* on a scope"):
             airlock.configure(scope_only=True)
+
+    @pytest.mark.parametrize("where", [frozenset({"scopes"}), "scope", frozenset(), ["scope"]])
+    def test_where_must_be_a_set_of_the_known_levels(self, where: object) -> None:
+        with pytest.raises(ValueError, match=r"where must be a non-empty set of 'global', 'intent', 'scope'"):
+            Option("sample_rate", 1.0, "How many.", where=where)  # type: ignore[arg-type]
 
     def test_undeclared_name_in_scope_option(self) -> None:
         with airlock.scope() as s, pytest.raises(airlock.UnknownOptionError):

@@ -44,6 +44,15 @@ class Option:
     enables: bool = False
     plugin: str = ""
 
+    def __post_init__(self) -> None:
+        where = self.where
+        if isinstance(where, str) or not isinstance(where, (set, frozenset)) or not where or not where <= WHERE_ALL:
+            raise ValueError(
+                f"Option({self.name!r}, where={where!r}): where must be a non-empty set of "
+                f"{', '.join(repr(w) for w in sorted(WHERE_ALL))}."
+            )
+        object.__setattr__(self, "where", frozenset(where))
+
     def check(self, value: Any, where: str) -> Any:
         """The validated value, or a ``UsageError`` naming the option."""
         try:
@@ -80,9 +89,19 @@ class OptionRegistry:
         result = {}
         for name, value in values.items():
             option = self.by_name.get(name)
-            if option is None or level not in option.where:
+            if option is None:
                 known = [n for n, o in self.by_name.items() if level in o.where]
                 raise UnknownOptionError(name, known, where, _names(parameters_of))
+            if level not in option.where:
+                allowed = {
+                    "intent": "per intent (_dispatch_options)",
+                    "scope": "on a scope",
+                    "global": "in configure()",
+                }
+                raise UsageError(
+                    f"airlock option {name!r} ({option.plugin or 'airlock-core'}) cannot be set {allowed[level]} "
+                    f"({where}); it may be set {' or '.join(allowed[w] for w in sorted(option.where))}."
+                )
             result[name] = option.check(value, where)
         return result
 
