@@ -1,4 +1,4 @@
-"""``manage.py migrate`` with the app installed: side effects enqueued by migrations never escape.
+"""``manage.py migrate``, ``flush`` and ``loaddata`` with the app installed: what they make code enqueue never escapes.
 
 The session's test databases were created through the same command (Django's
 test set-up calls it), with ``migrating_app``'s data migration enqueueing.
@@ -7,13 +7,13 @@ test set-up calls it), with ``migrating_app``'s data migration enqueueing.
 from __future__ import annotations
 
 import io
+import json
+from pathlib import Path
 
-from airlock_django_testproject.tasks import RESULTS
+import pytest
+from airlock_django.checks import DROPPING_COMMANDS, check_commands
+from airlock_django_testproject.tasks import RESULTS, note
 from django.core.management import call_command, get_commands
-
-
-def test_the_app_s_migrate_replaces_django_s() -> None:
-    assert get_commands()["migrate"] == "airlock.integrations.django"
 
 
 def test_what_a_data_migration_enqueues_is_dropped_and_counted(alias: str) -> None:
@@ -40,19 +40,76 @@ def test_migrate_inside_an_enclosing_scope_still_drops(alias: str) -> None:
     assert outer.intents == [] and RESULTS == []
 
 
-def test_a_migrate_of_another_app_is_a_warning_unless_it_builds_on_airlock_s(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from airlock_django.checks import check_migrate_command
-    from airlock_django.management.commands.migrate import Command as AirlockMigrate
+def test_flush_drops_what_its_post_migrate_receivers_enqueue() -> None:
+    """TransactionTestCase flushes after each test; post_migrate receivers
+    that enqueue failed its teardown with NoScopeError."""
+    from django.db.models.signals import post_migrate
+
+    import airlock
+
+    def seed(**kwargs: object) -> None:
+        airlock.enqueue(note, "seeded")
+
+    RESULTS.clear()
+    post_migrate.connect(seed, dispatch_uid="airlock-test-seed")
+    try:
+        out = io.StringIO()
+        call_command("flush", interactive=False, database="other", verbosity=1, stdout=out)
+    finally:
+        post_migrate.disconnect(dispatch_uid="airlock-test-seed")
+    assert "side effects enqueued during flush dropped (never dispatched)." in out.getvalue()
+    assert RESULTS == []
+
+
+def test_loaddata_drops_what_post_save_receivers_enqueue(tmp_path: Path) -> None:
+    from airlock_django_testproject.models import Thing
+    from django.db.models.signals import post_save
+
+    import airlock
+
+    def welcome(instance: Thing, **kwargs: object) -> None:
+        airlock.enqueue(note, instance.name)
+
+    fixture = tmp_path / "things.json"
+    fixture.write_text(json.dumps([{"model": "airlock_django_testproject.thing", "fields": {"name": "fixture-row"}}]))
+    RESULTS.clear()
+    post_save.connect(welcome, sender=Thing, dispatch_uid="airlock-test-welcome")
+    try:
+        out = io.StringIO()
+        call_command("loaddata", str(fixture), database="other", verbosity=1, stdout=out)
+    finally:
+        post_save.disconnect(sender=Thing, dispatch_uid="airlock-test-welcome")
+        Thing.objects.using("other").filter(name="fixture-row").delete()
+    assert "airlock: 1 side effect enqueued during loaddata dropped (never dispatched)." in out.getvalue()
+    assert RESULTS == []
+
+
+@pytest.mark.parametrize("command", DROPPING_COMMANDS)
+def test_the_app_replaces_each_dropping_command(command: str) -> None:
+    assert get_commands()[command] == "airlock.integrations.django"
+
+
+@pytest.mark.parametrize("command", DROPPING_COMMANDS)
+def test_another_app_s_command_is_a_warning_unless_it_builds_on_airlock_s(monkeypatch, command: str) -> None:  # type: ignore[no-untyped-def]
+    from airlock_django.management.dropping import DropsSideEffects
     from django.core import management
-    from django.core.management.commands.migrate import Command as DjangoMigrate
+    from django.core.management.base import BaseCommand
 
-    class ProjectMigrate(AirlockMigrate):
-        """A project's own migrate, built on airlock's."""
+    class ProjectCommand(DropsSideEffects, BaseCommand):
+        """A project's own command, built on airlock's."""
 
-    assert check_migrate_command() == []
-    monkeypatch.setattr(management, "get_commands", lambda: {"migrate": "django_tenants"})
-    monkeypatch.setattr(management, "load_command_class", lambda app, name: DjangoMigrate())
-    [warning] = check_migrate_command()
-    assert warning.id == "airlock.W001" and "'django_tenants'" in warning.msg
-    monkeypatch.setattr(management, "load_command_class", lambda app, name: ProjectMigrate())
-    assert check_migrate_command() == []
+    assert check_commands() == []
+    theirs = {**management.get_commands(), command: "django_tenants"}
+    monkeypatch.setattr(management, "get_commands", lambda: theirs)
+    real_load = management.load_command_class
+    monkeypatch.setattr(
+        management, "load_command_class", lambda app, name: BaseCommand() if name == command else real_load(app, name)
+    )
+    [warning] = check_commands()
+    assert warning.id == "airlock.W001" and f"manage.py {command} is the command of 'django_tenants'" in warning.msg
+    monkeypatch.setattr(
+        management,
+        "load_command_class",
+        lambda app, name: ProjectCommand() if name == command else real_load(app, name),
+    )
+    assert check_commands() == []

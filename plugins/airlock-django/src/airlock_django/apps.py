@@ -30,8 +30,8 @@ class AirlockConfig(AppConfig):
     def ready(self) -> None:
         from django.core import checks
 
-        from .checks import check_migrate_command
+        from .checks import check_commands
         from .conf import configure_from_settings
 
         configure_from_settings()
-        checks.register(check_migrate_command)
+        checks.register(check_commands)
