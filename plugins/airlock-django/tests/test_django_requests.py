@@ -202,3 +202,37 @@ def test_a_failing_should_flush_discards_and_propagates(alias, probe):
     scope = response.wsgi_request.airlock_scope
     assert scope.is_discarded
     assert fates(scope) == {"discarded": ["lambda"]}
+
+
+@pytest.mark.parametrize("flush", [False, True])
+def test_a_cancelled_asgi_request_discards_with_a_warning_unless_told_to_flush(flush, caplog):
+    """Django cancels the view's task when the client disconnects (ASGI): not silent either way."""
+    import asyncio
+
+    from airlock_django import AirlockMiddleware
+    from django.test import RequestFactory
+
+    sent: list[str] = []
+
+    async def view(request):
+        airlock.enqueue(sent.append, "order confirmation")
+        raise asyncio.CancelledError  # what the view's task raises when it is cancelled
+
+    class Middleware(AirlockMiddleware):
+        def should_flush_when_cancelled(self, request):
+            return flush
+
+    request = RequestFactory().get("/orders/7/")
+    with caplog.at_level(logging.WARNING, logger="airlock.django"), pytest.raises(asyncio.CancelledError):
+        asyncio.run(Middleware(view)(request))
+
+    scope = request.airlock_scope
+    if flush:
+        assert sent == ["order confirmation"] and scope.is_flushed
+        assert not caplog.records
+    else:
+        assert sent == [] and scope.is_discarded
+        [record] = caplog.records
+        assert record.getMessage().startswith(
+            "airlock: GET /orders/7/ was cancelled (client disconnected?); its 1 intent(s) are discarded: append("
+        )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -10,12 +12,14 @@ from django.http import HttpRequest, HttpResponseBase
 
 import airlock
 from airlock import Scope
+from airlock.intent import described
 
 from .scope import DjangoScope
 
 __all__ = ["AirlockMiddleware"]
 
 _base_flush = Scope.flush
+logger = logging.getLogger("airlock.django")
 
 
 class AirlockMiddleware:
@@ -88,6 +92,10 @@ class AirlockMiddleware:
         get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]] = self.get_response
         try:
             response = await get_response(request)
+        except asyncio.CancelledError as error:
+            scope.exit()
+            await self._in_sync_thread(scope, self._cancelled, scope, request, error)
+            raise
         except BaseException as error:
             scope.exit()
             await self._in_sync_thread(scope, scope._discard_while, error)
@@ -95,6 +103,38 @@ class AirlockMiddleware:
         scope.exit()
         await self._in_sync_thread(scope, self._finish, scope, request, response)
         return response
+
+    def should_flush_when_cancelled(self, request: HttpRequest) -> bool:
+        """Flush (True) or discard (False, the default) when the request is
+        cancelled under ASGI: the client disconnected, or a timeout or the
+        server's shutdown cancelled it.
+
+        A synchronous view has then run to its end (Django lets its thread
+        finish) and may have committed; an async view stopped at an
+        ``await``. Discarding keeps to "no escape unless the request
+        succeeded"; each discard is logged as a warning naming the intents.
+        With ``DjangoScope``, True dispatches only what committed.
+        """
+        return False
+
+    def _cancelled(self, scope: Scope, request: HttpRequest, error: BaseException) -> None:
+        if scope.intents and self.should_flush_when_cancelled(request):
+            scope.flush()
+            return
+        if scope.intents:
+            intents = scope.intents
+            shown = ", ".join(described(intent) for intent in intents[:5])
+            more = f" and {len(intents) - 5} more" if len(intents) > 5 else ""
+            logger.warning(
+                "airlock: %s %s was cancelled (client disconnected?); its %d intent(s) are discarded: %s%s. "
+                "Override AirlockMiddleware.should_flush_when_cancelled() to flush them instead.",
+                request.method,
+                request.path,
+                len(intents),
+                shown,
+                more,
+            )
+        scope._discard_while(error)
 
     def _finish(self, scope: Scope, request: HttpRequest, response: HttpResponseBase) -> None:
         if getattr(request, "_airlock_view_raised", False):
