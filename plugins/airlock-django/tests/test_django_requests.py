@@ -7,7 +7,7 @@ import logging
 import pytest
 from airlock_django import DjangoScope
 from airlock_django_testproject.tasks import DispatchBroke, note
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from django.test import AsyncClient, Client, override_settings
 
 import airlock
@@ -154,6 +154,26 @@ def test_a_scope_flushing_to_another_executor_inside_an_event_loop(alias, probe)
 
     async_to_sync(job)()
     assert ran == [("from the loop",)]
+
+
+def test_a_scope_ending_in_async_code_runs_orm_tasks_outside_the_event_loop(alias, probe):
+    """The sync executor's tasks would run in the loop's thread, where Django refuses the ORM."""
+    from airlock_django_testproject.models import Thing
+
+    seen: list[object] = []
+
+    def count_things(name: str) -> None:
+        seen.append(Thing.objects.using(alias).filter(name=name).count())
+
+    @airlock.scoped(_cls=DjangoScope, using=alias)
+    async def job() -> DjangoScope:
+        await sync_to_async(Thing.objects.using(alias).create)(name="async-row")
+        airlock.enqueue(count_things, "async-row")
+        return airlock.get_current_scope()
+
+    scope = async_to_sync(job)()
+    assert seen == [1]
+    assert fates(scope) == {"dispatched": ["async-row"]}
 
 
 def test_asgi_async_view_4xx_discards(alias, probe):

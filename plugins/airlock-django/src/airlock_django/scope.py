@@ -31,6 +31,7 @@ complete (``scope.report.complete``) once the transaction has ended.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import weakref
@@ -248,8 +249,10 @@ class DjangoScope(Scope):
         cls = type(self)  # asked per flush, so a method patched in later (a test's mock) counts
         if cls.schedule_dispatch is not _schedule_dispatch or cls._dispatch_all is not _dispatch_all:
             return False  # a subclass changed the timing: let it decide
+        if _get_running_loop() is not None:
+            return False  # dispatched outside the event loop: see _dispatch_all
         connection = self._thread_state.connection  # this thread's, once looked up (see _connections)
-        if connection is NOT_LOOKED_UP or _get_running_loop() is not None or cls.connection is not _connection_property:
+        if connection is NOT_LOOKED_UP or cls.connection is not _connection_property:
             connection = self.connection
         if connection.in_atomic_block:
             return False
@@ -271,7 +274,10 @@ class DjangoScope(Scope):
         elif type(self).schedule_dispatch is _schedule_dispatch and _autocommit(connection):
             # on_commit() would call it at once, after asking the database for
             # autocommit, which an event loop forbids (SynchronousOnlyOperation)
-            self._run_as_on_commit_would(pending.run)
+            if _get_running_loop() is None:
+                self._run_as_on_commit_would(pending.run)
+            else:  # flushed in async code: tasks may use the ORM, which the loop's thread forbids
+                self._run_as_on_commit_would(partial(_outside_the_event_loop, pending.run))
             return
         try:
             self.schedule_dispatch(pending.run)
@@ -347,6 +353,33 @@ def _autocommit(connection: Any) -> bool:
     if connection.connection is not None:
         return bool(connection.autocommit)
     return bool(connection.settings_dict["AUTOCOMMIT"])
+
+
+def _outside_the_event_loop(callback: Callable[[], None]) -> None:
+    """Call ``callback`` in a thread of its own (in a copy of this context), and wait.
+
+    A scope that ends in async code (``@airlock.scoped()`` on an ``async
+    def``) flushes in the event loop's thread, where Django refuses
+    synchronous ORM calls: a task that saves a row, or the ``django_tasks``
+    database backend, would fail there. The loop waits, as it does for any
+    synchronous flush; the thread's database connections are closed after.
+    """
+    context = contextvars.copy_context()
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            context.run(callback)
+        except BaseException as error:  # re-raised in the caller's thread
+            failure.append(error)
+        finally:
+            connections.close_all()
+
+    worker = threading.Thread(target=run, name="airlock-django-dispatch")
+    worker.start()
+    worker.join()
+    if failure:
+        raise failure[0]
 
 
 def _witness_outdated(scope: DjangoScope) -> bool:
