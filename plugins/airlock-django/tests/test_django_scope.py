@@ -8,8 +8,6 @@ import logging
 import signal
 from functools import partial
 
-import airlock_django.scope
-import django
 import pytest
 from airlock_django import DjangoScope
 from airlock_django_testproject.models import Thing
@@ -327,16 +325,11 @@ def test_fail_fast_can_be_asked_for(alias, probe):
     assert names(scope.report.not_attempted) == ["y"]
 
 
-def test_robust_needs_django_5(monkeypatch):
-    assert DjangoScope().robust is (django.VERSION >= (5, 0))
+def test_robust_by_default_and_a_bool():
+    assert DjangoScope().robust is True
     assert DjangoScope(robust=False).robust is False
-    monkeypatch.setattr(airlock_django.scope, "ROBUST_SUPPORTED", False)  # as on Django 4.2
-    with pytest.raises(airlock.UsageError, match=r"DjangoScope\(robust=True\) needs Django >= 5\.0"):
-        DjangoScope(robust=True)
-    with pytest.raises(airlock.UsageError, match=r"Always\.robust = True needs Django >= 5\.0"):
-
-        class Always(DjangoScope):
-            robust = True
+    with pytest.raises(TypeError, match=r"DjangoScope\(robust=\.\.\.\) must be True, False or None, got 1"):
+        DjangoScope(robust=1)
 
 
 def test_a_schedule_dispatch_patched_in_later_still_decides(alias, probe, monkeypatch):

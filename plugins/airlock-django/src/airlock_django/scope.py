@@ -42,7 +42,6 @@ from operator import attrgetter
 from types import MappingProxyType
 from typing import Any
 
-import django
 from django.db import DEFAULT_DB_ALIAS, connections
 
 import airlock
@@ -60,16 +59,6 @@ _base_add = Scope._add
 #: Where Django logs the failures of robust ``on_commit`` callbacks.
 _django_logger = logging.getLogger("django.db.backends.base")
 
-#: ``transaction.on_commit(robust=...)`` exists from Django 5.0 on.
-ROBUST_SUPPORTED = django.VERSION >= (5, 0)
-
-
-def _robust_unsupported(what: str) -> str:
-    return (
-        f"{what} needs Django >= 5.0 (transaction.on_commit(robust=...)); "
-        f"this is Django {django.get_version()}. Leave robust unset."
-    )
-
 
 class DjangoScope(Scope):
     """A scope that dispatches only after the database transaction commits.
@@ -82,7 +71,7 @@ class DjangoScope(Scope):
         (default ``"default"``).
     :param robust: passed to ``transaction.on_commit``: a failing dispatch is
         logged by Django and does not stop the other commit callbacks.
-        Default True on Django >= 5.0, where it exists; False before.
+        Default True.
     :param options: airlock options (``fail_fast`` and those plugins
         declare). ``fail_fast`` defaults to False here (:attr:`option_defaults`),
         unless configured globally: each intent is dispatched independently, as separate
@@ -103,9 +92,8 @@ class DjangoScope(Scope):
     _enqueue_guard = attrgetter("_thread_state.connection.in_atomic_block")
     # Class defaults until a scope sets its own: most scopes follow the default
     # database with the default robust, see no transaction, and many are empty.
-    #: Whether dispatch is registered with ``on_commit(robust=True)``
-    #: (default: True on Django >= 5.0, where it exists).
-    robust: bool = ROBUST_SUPPORTED
+    #: Whether dispatch is registered with ``on_commit(robust=True)``.
+    robust: bool = True
     _using = DEFAULT_DB_ALIAS
     _thread_state = thread_state(DEFAULT_DB_ALIAS)
     _thread = 0  # the thread whose connection _connection is
@@ -126,8 +114,6 @@ class DjangoScope(Scope):
         if robust is not None:
             if not isinstance(robust, bool):
                 raise TypeError(f"DjangoScope(robust=...) must be True, False or None, got {robust!r}.")
-            if robust and not ROBUST_SUPPORTED:
-                raise airlock.UsageError(_robust_unsupported("DjangoScope(robust=True)"))
             self.robust = robust
         # The class defaults follow the default alias; inside an event loop
         # thread_state() must be asked anyway (it forgets a remembered connection).
@@ -140,8 +126,6 @@ class DjangoScope(Scope):
             self._thread_state = thread_state(self._using)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        if cls.__dict__.get("robust") and not ROBUST_SUPPORTED:
-            raise airlock.UsageError(_robust_unsupported(f"{cls.__name__}.robust = True"))
         if "_enqueue_guard" in cls.__dict__:
             raise TypeError(
                 f"{cls.__name__} sets _enqueue_guard, which would replace the check that keeps intents of a "
