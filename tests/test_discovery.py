@@ -119,6 +119,20 @@ def select(venv: Venv, setup: str = "", scope_args: str = "", env: dict[str, str
     return last_json(venv.python_code(_SELECT.format(setup=setup, scope_args=scope_args), env=env))
 
 
+def scope_error(venv: Venv, scope_args: str, error: str) -> str:
+    """The message of the ``airlock.<error>`` that ``airlock.scope(<scope_args>)`` raises in the venv."""
+    code = f"""
+    import airlock
+    try:
+        airlock.scope({scope_args})
+    except airlock.{error} as exc:
+        print(exc)
+    """
+    message = ok(venv.python_code(code, env=WITHOUT_BROKEN_HOOKS))
+    assert message, f"airlock.scope({scope_args}) raised no {error}"
+    return message
+
+
 class TestImportIsCheap:
     def test_import_reads_no_entry_points_and_loads_no_plugin(self, venv: Venv) -> None:
         code = """
@@ -158,14 +172,7 @@ class TestExecutorByName:
         assert result["seen"][-1] == ["after_flush", "L:flushed: 1 dispatched"]  # type: ignore[index]
 
     def test_unknown_name_lists_the_installed_executors(self, venv: Venv) -> None:
-        code = """
-        import airlock
-        try:
-            airlock.scope(executor="fixture_exe")
-        except airlock.UnknownExecutorError as exc:
-            print(exc)
-        """
-        message = ok(venv.python_code(code, env=WITHOUT_BROKEN_HOOKS))
+        message = scope_error(venv, "executor='fixture_exe'", "UnknownExecutorError")
         assert "Did you mean 'fixture_exec'?" in message
         for name in ("fixture_exec", "sync", "threads", "broken_exec"):
             assert name in message
@@ -219,14 +226,7 @@ class TestBrokenPlugins:
 
 class TestRefusedExecutors:
     def test_an_entry_point_naming_a_class_is_refused_not_instantiated_per_intent(self, venv: Venv) -> None:
-        code = """
-        import airlock
-        try:
-            airlock.scope(executor="class_exec")
-        except airlock.PluginLoadError as exc:
-            print(exc)
-        """
-        message = ok(venv.python_code(code, env=WITHOUT_BROKEN_HOOKS))
+        message = scope_error(venv, "executor='class_exec'", "PluginLoadError")
         assert "'class_exec'" in message and "is a class; point the entry point at an instance of it" in message
 
     def test_a_name_two_distributions_provide_is_refused_naming_both(self, venv: Venv) -> None:
