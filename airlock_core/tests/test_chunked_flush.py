@@ -132,6 +132,31 @@ class TaskFailed(Exception):
     pass
 
 
+class Interrupted(BaseException):
+    """Like KeyboardInterrupt or SystemExit: not an Exception."""
+
+
+def test_with_fail_fast_off_a_base_exception_is_not_wrapped_in_flush_failed() -> None:
+    """FlushFailed may hold only Exceptions: a task's BaseException, then a failed last write, propagate as they are."""
+    executor = ListExecutor(chunk_size=10, fail_at_write=1)
+
+    def interrupt(n: int) -> None:
+        raise Interrupted(n)
+
+    def dispatch(intent: airlock.Intent) -> None:
+        if intent.task is interrupt:
+            intent.task(*intent.args)
+        executor(intent)
+
+    dispatch.flush_context = executor.flush_context  # type: ignore[attr-defined]
+    with pytest.raises((Interrupted, BrokerDown)) as caught:
+        with airlock.scope(executor=dispatch, fail_fast=False):
+            airlock.enqueue(send, 0)
+            airlock.enqueue(interrupt, 1)
+    assert not isinstance(caught.value, TypeError)
+    assert caught.value.airlock_report is not None  # type: ignore[union-attr]
+
+
 def test_with_fail_fast_off_the_last_chunk_s_failure_joins_the_others_in_flush_failed() -> None:
     """fail_fast=False promises FlushFailed for every failure of the flush, the last write's too."""
     executor = ListExecutor(chunk_size=10, fail_at_write=1)

@@ -144,7 +144,7 @@ class TestRegisteredName:
         assert Intent(task=send_email, args=(), kwargs={}).registered_name is None
         assert Intent(task=functools.partial(send_email, 1), args=(), kwargs={}).registered_name is None
 
-    def test_block_tasks_and_the_log_see_the_actor_name(self) -> None:
+    def test_block_tasks_sees_the_actor_name(self) -> None:
         actor = ActorLike()
         with airlock.scope(airlock.BlockTasks({"reindex"}), executor=lambda intent: None) as s:
             airlock.enqueue(actor, 1)

@@ -77,7 +77,7 @@ def dispatch(
     except BaseException as exc:
         if exc is not loop.error:  # a batching context failed on exit; unless it says which, none is known delivered
             report.record_undelivered(getattr(exc, "airlock_undelivered", None) or list(report.dispatched), exc)
-            if not fail_fast and isinstance(exc, Exception):
+            if not fail_fast and isinstance(exc, Exception) and all(isinstance(e, Exception) for e in loop.failed):
                 # The loop ran to the end: the last chunk's failure joins the others in FlushFailed.
                 loop.failed.append(exc)
                 _raise_failed(scope, report, loop.failed, len(intents), cause=exc)

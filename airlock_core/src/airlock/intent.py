@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import repeat
 from operator import add, itemgetter
+from types import FunctionType
 from typing import TYPE_CHECKING, Any, overload
 
 if TYPE_CHECKING:
@@ -280,5 +281,7 @@ def _registered_name(task: Any) -> str | None:
     name = getattr(task, "name", None)
     if isinstance(name, str):
         return name
+    if type(task) is FunctionType:  # the common case: no actor to ask
+        return None
     name = getattr(task, "actor_name", None)
     return name if isinstance(name, str) else None

@@ -779,13 +779,13 @@ def _run_each_call_in(func: F, context: Callable[[], AbstractContextManager[Any]
     def wrapper(*args: Any, **kw: Any) -> Any:
         with context():
             result = func(*args, **kw)
-        if type(result) is CoroutineType:
-            result.close()
-            raise TypeError(
-                f"{where}: {getattr(func, '__qualname__', func)!r} returned a coroutine, so the {what} ended "
-                "before its body ran. Decorate the async def itself, or mark the wrapper around it with "
-                "inspect.markcoroutinefunction()."
-            )
+            if type(result) is CoroutineType:  # raised inside: what was enqueued before it is discarded
+                result.close()
+                raise TypeError(
+                    f"{where}: {getattr(func, '__qualname__', func)!r} returned a coroutine, so the {what} "
+                    "would end before its body ran. Decorate the async def itself, or mark the wrapper around "
+                    "it with inspect.markcoroutinefunction()."
+                )
         return result
 
     return wrapper  # type: ignore[return-value]

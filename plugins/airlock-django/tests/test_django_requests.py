@@ -146,14 +146,18 @@ def test_asgi_async_view_with_a_nested_scope(alias, probe):
 
 
 def test_a_scope_flushing_to_another_executor_inside_an_event_loop(alias, probe):
+    """An executor that is not sync or django_tasks (a broker client) dispatches in the loop's thread: no thread hop."""
+    import threading
+
     ran = []
 
-    @airlock.scoped(_cls=DjangoScope, using=alias, executor=lambda intent: ran.append(intent.args))
+    @airlock.scoped(_cls=DjangoScope, using=alias, executor=lambda intent: ran.append(threading.get_ident()))
     async def job():
         airlock.enqueue(note, "from the loop")
+        return threading.get_ident()
 
-    async_to_sync(job)()
-    assert ran == [("from the loop",)]
+    loop_thread = async_to_sync(job)()
+    assert ran == [loop_thread]
 
 
 def test_a_scope_ending_in_async_code_runs_orm_tasks_outside_the_event_loop(alias, probe):
@@ -256,3 +260,47 @@ def test_a_cancelled_asgi_request_discards_with_a_warning_unless_told_to_flush(f
         assert record.getMessage().startswith(
             "airlock: GET /orders/7/ was cancelled (client disconnected?); its 1 intent(s) are discarded: append("
         )
+
+
+@pytest.mark.parametrize("flush", [False, True])
+def test_a_cancelled_request_waits_for_its_sync_view_still_running_in_django_s_thread(flush, caplog):
+    """asgiref lets a sync view's thread run on after the cancellation: what it enqueues is decided too."""
+    import asyncio
+    import time
+
+    from airlock_django import AirlockMiddleware
+    from asgiref.sync import ThreadSensitiveContext
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    sent: list[str] = []
+
+    def sync_view(request):
+        time.sleep(0.3)  # the client disconnects meanwhile
+        airlock.enqueue(sent.append, "order confirmation")
+        return HttpResponse("ok")
+
+    async def get_response(request):  # Django's async chain around a sync view
+        return await sync_to_async(sync_view, thread_sensitive=True)(request)
+
+    class Middleware(AirlockMiddleware):
+        def should_flush_when_cancelled(self, request):
+            return flush
+
+    request = RequestFactory().get("/orders/8/")
+
+    async def disconnecting_client() -> None:
+        async with ThreadSensitiveContext():
+            task = asyncio.ensure_future(Middleware(get_response)(request))
+            await asyncio.sleep(0.05)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    with caplog.at_level(logging.WARNING, logger="airlock.django"):
+        asyncio.run(disconnecting_client())
+
+    scope = request.airlock_scope
+    assert (scope.is_flushed, sent) == ((True, ["order confirmation"]) if flush else (False, []))
+    assert scope.is_discarded is not flush
+    assert ["its 1 intent(s) are discarded" in r.getMessage() for r in caplog.records] == ([] if flush else [True])

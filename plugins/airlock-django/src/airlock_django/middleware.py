@@ -94,7 +94,9 @@ class AirlockMiddleware:
             response = await get_response(request)
         except asyncio.CancelledError as error:
             scope.exit()
-            await self._in_sync_thread(scope, self._cancelled, scope, request, error)
+            # Always in Django's thread for sync code, even with no intent yet: a
+            # sync view still running there may enqueue; this waits for it.
+            await sync_to_async(self._cancelled, thread_sensitive=True)(scope, request, error)
             raise
         except BaseException as error:
             scope.exit()
