@@ -139,7 +139,7 @@ class AirlockMiddleware:
         scope._discard_while(error)
 
     def _finish(self, scope: Scope, request: HttpRequest, response: HttpResponseBase) -> None:
-        if getattr(request, "_airlock_view_raised", False):
+        if "_airlock_view_raised" in request.__dict__:  # not getattr(): a miss costs an exception per request
             scope.discard()
             return
         try:
