@@ -276,7 +276,8 @@ class DjangoScope(Scope):
         ``sync`` and ``django_tasks`` executors do (the task, the database
         backend's row); so may an intent routed elsewhere. A broker client
         (Celery, Dramatiq, ...) or the ``threads`` executor does not."""
-        return self._executor in _RUN_IN_THE_CALLER or self._has_dispatch_options
+        executor = self._executor
+        return any(executor is e for e in _RUN_IN_THE_CALLER) or self._has_dispatch_options
 
     def _run_as_on_commit_would(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` now, as ``on_commit`` does outside a transaction:
