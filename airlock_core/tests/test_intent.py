@@ -139,6 +139,18 @@ class TestRegisteredName:
         assert intent.name == "reindex"  # not str(actor), "Actor(reindex)"
         assert intent.registered_name == "tasks.reindex"
 
+    def test_a_function_wrapping_an_actor_keeps_its_actor_name(self) -> None:
+        """functools.wraps copies the actor's __dict__ (Dramatiq keeps actor_name there) onto the wrapper."""
+        actor = ActorLike()
+        actor.actor_name = "tasks.reindex"  # type: ignore[misc]  # per instance, as Dramatiq sets it
+
+        @functools.wraps(actor)
+        def logged(*args: object) -> None:
+            actor(*args)
+
+        intent = Intent(task=logged, args=(), kwargs={})
+        assert (intent.name, intent.registered_name) == ("reindex", "tasks.reindex")
+
     def test_a_celery_task_s_name_wins_and_a_plain_function_has_none(self) -> None:
         assert Intent(task=CeleryLikeTask("app.tasks.ping"), args=(), kwargs={}).registered_name == "app.tasks.ping"
         assert Intent(task=send_email, args=(), kwargs={}).registered_name is None

@@ -281,7 +281,8 @@ def _registered_name(task: Any) -> str | None:
     name = getattr(task, "name", None)
     if isinstance(name, str):
         return name
-    if type(task) is FunctionType:  # the common case: no actor to ask
-        return None
-    name = getattr(task, "actor_name", None)
+    if type(task) is FunctionType:  # the common case, without a failing getattr (functools.wraps copies __dict__)
+        name = task.__dict__.get("actor_name")
+    else:
+        name = getattr(task, "actor_name", None)
     return name if isinstance(name, str) else None

@@ -46,12 +46,10 @@ from django.db import DEFAULT_DB_ALIAS, connections
 
 import airlock
 from airlock import Intent, Policy, Scope
-from airlock.executors.sync import sync_executor
 from airlock.intent import promote
 
 from ._connections import NOT_LOOKED_UP, thread_connection, thread_state
 from ._fates import Fates, Witness
-from .tasks_executor import django_tasks_executor
 
 __all__ = ["DjangoScope"]
 
@@ -260,7 +258,7 @@ class DjangoScope(Scope):
         elif type(self).schedule_dispatch is _schedule_dispatch and _autocommit(connection):
             # on_commit() would call it at once, after asking the database for
             # autocommit, which an event loop forbids (SynchronousOnlyOperation)
-            if _get_running_loop() is None or not self._may_use_the_orm_here():
+            if _get_running_loop() is None:
                 self._run_as_on_commit_would(pending.run)
             else:  # flushed in async code: tasks may use the ORM, which the loop's thread forbids
                 self._run_as_on_commit_would(partial(_outside_the_event_loop, pending.run))
@@ -270,14 +268,6 @@ class DjangoScope(Scope):
         except BaseException:
             pending.unwatch()  # the flush's error reports it (not attempted), not the finalizer
             raise
-
-    def _may_use_the_orm_here(self) -> bool:
-        """Whether dispatching may run Django ORM code in this thread: the
-        ``sync`` and ``django_tasks`` executors do (the task, the database
-        backend's row); so may an intent routed elsewhere. A broker client
-        (Celery, Dramatiq, ...) or the ``threads`` executor does not."""
-        executor = self._executor
-        return any(executor is e for e in _RUN_IN_THE_CALLER) or self._has_dispatch_options
 
     def _run_as_on_commit_would(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` now, as ``on_commit`` does outside a transaction:
@@ -355,7 +345,9 @@ def _outside_the_event_loop(callback: Callable[[], None]) -> None:
     A scope that ends in async code (``@airlock.scoped()`` on an ``async
     def``) flushes in the event loop's thread, where Django refuses
     synchronous ORM calls: a task the ``sync`` executor runs that saves a
-    row, or the ``django_tasks`` database backend, would fail there. The loop waits, as it does for any
+    row, the ``django_tasks`` database backend, django-q2's ORM broker or
+    an executor of one's own would fail there. Every executor gets the
+    thread: which of them touch the ORM cannot be told from outside. The loop waits, as it does for any
     synchronous flush; the thread's database connections are closed after.
     """
     context = contextvars.copy_context()
@@ -387,9 +379,6 @@ def _witness_outdated(scope: DjangoScope) -> bool:
     witness = scope._witness
     return not (pending and pending[-1][1] is witness and connection.savepoint_ids == witness.savepoints)
 
-
-#: The executors whose dispatch runs in the flushing thread and may use the ORM there.
-_RUN_IN_THE_CALLER = (sync_executor, django_tasks_executor)
 
 _connection_property = DjangoScope.__dict__["connection"]
 _schedule_dispatch = DjangoScope.schedule_dispatch
