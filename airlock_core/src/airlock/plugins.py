@@ -193,17 +193,18 @@ class PluginHost:
     def _autoload(self, pm: pluggy.PluginManager) -> None:
         from importlib.metadata import entry_points
 
-        blocked = {n.strip() for n in os.environ.get("AIRLOCK_DISABLE_PLUGINS", "").split(",") if n.strip()}
-        claims: dict[str, list[Any]] = {}
+        from .executors import _blocked_names
+
+        blocked = _blocked_names()
+        claims: dict[str, list[Any]] = {}  # by name, in the order entry_points() gives them
         for ep in entry_points(group=PROJECT):
-            if ep.name not in blocked:
+            if ep.name not in blocked and not pm.has_plugin(ep.name):
                 claims.setdefault(ep.name, []).append(ep)
         for name, eps in claims.items():
-            if len(eps) > 1 and not pm.has_plugin(name):
+            if len(eps) > 1:
                 self._refuse_clash(name, eps)
-        for ep in entry_points(group=PROJECT):
-            if ep.name in blocked or pm.has_plugin(ep.name) or len(claims[ep.name]) > 1:
                 continue
+            [ep] = eps
             dist, version = _dist(ep)
             where = f"entry point {ep.name!r} ({ep.value}) of distribution {dist!r}"
             try:
@@ -266,24 +267,15 @@ class PluginHost:
         self._hooks = None
         return registered_name
 
-    def _check_usable(self, pm: pluggy.PluginManager, plugin: Any) -> None:
-        """Refuse, unregistered again, a plugin that would make every scope fail
-        (a hook wrapper where none is supported, bad or clashing options)."""
-        try:
-            Hooks(pm)
-        except (PluginLoadError, UsageError):
-            pm.unregister(plugin)
-            self._hooks = None
-            raise
-
     @staticmethod
-    def _builds(pm: pluggy.PluginManager) -> bool:
-        """True if the hook cache can be built from what ``pm`` holds now."""
+    def _refusal(pm: pluggy.PluginManager) -> PluginLoadError | UsageError | None:
+        """What building the hook cache from what ``pm`` holds now raises (a hook
+        wrapper where none is supported, bad or clashing options), or None."""
         try:
             Hooks(pm)
-        except (PluginLoadError, UsageError):
-            return False
-        return True
+        except (PluginLoadError, UsageError) as error:
+            return error
+        return None
 
     def _info(self, name: str, plugin: Any, dist: str, version: str, ep: str = "") -> PluginInfo:
         hooks = sorted(h.name for h in self._pm_or_none_hookcallers(plugin))
@@ -313,10 +305,13 @@ class PluginHost:
     # -- registration for apps and tests ----------------------------------
     def register(self, plugin: Any, name: str | None = None) -> str:
         pm = self.pm
-        healthy = not self._errors and self._builds(pm)  # else the others' errors are raised anyway
+        healthy = not self._errors and self._refusal(pm) is None  # else the others' errors are raised anyway
         registered_name = self._register(pm, plugin, name)
-        if healthy:
-            self._check_usable(pm, plugin)
+        refused = self._refusal(pm) if healthy else None
+        if refused is not None:  # it would make every later scope fail: unregistered again
+            pm.unregister(plugin)
+            self._hooks = None
+            raise refused
         self._infos[registered_name] = self._info(registered_name, plugin, "", "", _RUN_TIME)
         return registered_name
 
@@ -335,9 +330,8 @@ class PluginHost:
             # Shown per plugin; the healthy plugins' options are still worth listing.
             self._blame(error)
             if self._errors:  # raised before building the hooks, which may refuse a loaded plugin too
-                try:
-                    Hooks(self.pm)
-                except (PluginLoadError, UsageError) as refused:
+                refused = self._refusal(self.pm)
+                if refused is not None:
                     self._blame(refused)
             infos = [info for info in self._infos.values() if not info.error]
             for info in infos:
