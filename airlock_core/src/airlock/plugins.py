@@ -16,11 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from . import _state
 from .errors import PluginLoadError, UsageError
+from .executors import _blocked_names, _dist
 from .options import Option, OptionRegistry
 
 if TYPE_CHECKING:
-    from importlib.metadata import EntryPoint
-
     import pluggy
 
 #: The pluggy project name, also the entry-point group of hook plugins.
@@ -192,8 +191,6 @@ class PluginHost:
 
     def _autoload(self, pm: pluggy.PluginManager) -> None:
         from importlib.metadata import entry_points
-
-        from .executors import _blocked_names
 
         blocked = _blocked_names()
         claims: dict[str, list[Any]] = {}  # by name, in the order entry_points() gives them
@@ -372,13 +369,6 @@ def _note_options_declared_twice(infos: list[PluginInfo]) -> None:
             for info in owners:
                 others = ", ".join(repr(other.name) for other in owners if other is not info)
                 info.error = info.error or f"declares the option {name!r}, as {others} does: uninstall or rename one"
-
-
-def _dist(ep: EntryPoint) -> tuple[str, str]:
-    dist = getattr(ep, "dist", None)
-    if dist is None:
-        return "?", ""
-    return dist.name, dist.version
 
 
 _host = PluginHost()

@@ -158,17 +158,25 @@ def resolve_executor(spec: ExecutorSpec) -> Executor:
 
 def _clash(name: str, claims: list[EntryPoint]) -> PluginLoadError:
     """The error for an executor name that several distributions provide: none of them is picked."""
-    listed = ", ".join(f"{ep.value!r} of {ep.dist.name if ep.dist else '?'!r}" for ep in claims)
+    listed = ", ".join(f"{ep.value!r} of {_dist(ep)[0]!r}" for ep in claims)
     return PluginLoadError(
         f"airlock executor {name!r} is provided by more than one installed distribution ({listed}); "
         "airlock will not pick one: uninstall all but one of them.",
         entry_point=f"{GROUP}:{name}",
-        distribution=", ".join(ep.dist.name if ep.dist else "?" for ep in claims),
+        distribution=", ".join(_dist(ep)[0] for ep in claims),
     )
 
 
+def _dist(ep: EntryPoint) -> tuple[str, str]:
+    """The name and version of the distribution that provides ``ep`` (``"?"`` and ``""`` if unknown)."""
+    dist = getattr(ep, "dist", None)
+    if dist is None:
+        return "?", ""
+    return dist.name, dist.version
+
+
 def _load(ep: EntryPoint) -> Executor:
-    dist = ep.dist.name if ep.dist is not None else "?"
+    dist = _dist(ep)[0]
     try:
         executor = ep.load()
     except Exception as exc:
