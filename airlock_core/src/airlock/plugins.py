@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import _state
 from .errors import PluginLoadError, UsageError
-from .executors import _blocked_names, _dist
+from .executors import _claims, _dist
 from .options import Option, OptionRegistry
 
 if TYPE_CHECKING:
@@ -190,14 +190,9 @@ class PluginHost:
         return self._pm
 
     def _autoload(self, pm: pluggy.PluginManager) -> None:
-        from importlib.metadata import entry_points
-
-        blocked = _blocked_names()
-        claims: dict[str, list[Any]] = {}  # by name, in the order entry_points() gives them
-        for ep in entry_points(group=PROJECT):
-            if ep.name not in blocked and not pm.has_plugin(ep.name):
-                claims.setdefault(ep.name, []).append(ep)
-        for name, eps in claims.items():
+        for name, eps in _claims(PROJECT).items():
+            if pm.has_plugin(name):  # already registered under that name
+                continue
             if len(eps) > 1:
                 self._refuse_clash(name, eps)
                 continue

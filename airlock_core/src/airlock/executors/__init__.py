@@ -106,17 +106,25 @@ def executor_entry_points() -> dict[str, EntryPoint]:
     """The installed ``airlock.executors`` entry points by name (read once)."""
     global _entry_points
     if _entry_points is None:
-        from importlib.metadata import entry_points
-
-        blocked = _blocked_names()
-        found: dict[str, list[EntryPoint]] = {}
-        for ep in entry_points(group=GROUP):
-            if ep.name not in blocked:
-                found.setdefault(ep.name, []).append(ep)
+        found = _claims(GROUP)
         _clashes.clear()
         _clashes.update({name: claims for name, claims in found.items() if len(claims) > 1})
         _entry_points = {name: claims[0] for name, claims in found.items()}
     return _entry_points
+
+
+def _claims(group: str) -> dict[str, list[EntryPoint]]:
+    """The installed entry points of ``group`` that ``AIRLOCK_DISABLE_PLUGINS``
+    does not block, by name, in the order they come; a name that several
+    distributions provide has several."""
+    from importlib.metadata import entry_points
+
+    blocked = _blocked_names()
+    found: dict[str, list[EntryPoint]] = {}
+    for ep in entry_points(group=group):
+        if ep.name not in blocked:
+            found.setdefault(ep.name, []).append(ep)
+    return found
 
 
 def _forget_entry_points() -> None:
