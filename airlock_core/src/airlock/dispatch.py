@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import FlushFailed, add_note
 from .executors import resolve_executor
 from .executors.sync import refuse_coroutine, sync_executor
-from .intent import Buffered, Intent, as_intent, described, promote
+from .intent import Buffered, Intent, as_intent, described_some, promote
 
 if TYPE_CHECKING:
     from .report import FlushReport
@@ -251,14 +251,8 @@ class _Loop:
 def _failed_summary(report: FlushReport, total: int) -> str:
     """``FlushFailed``'s message: how many failed, and which (the first few, as
     calls), so that a log line alone says what to replay."""
-    failed = report.failed
-    shown = ", ".join(described(intent) for intent, _ in failed[:_NAMED_FAILURES])
-    more = f", and {len(failed) - _NAMED_FAILURES} more" if len(failed) > _NAMED_FAILURES else ""
-    return f"{len(failed)} of {total} intents failed to dispatch: {shown}{more}"
-
-
-#: How many failed intents ``FlushFailed``'s message names.
-_NAMED_FAILURES = 5
+    failed = [intent for intent, _ in report.failed]
+    return f"{len(failed)} of {total} intents failed to dispatch: {described_some(failed)}"
 
 
 def _index(intents: Sequence[Intent], intent: Intent, start: int) -> int:

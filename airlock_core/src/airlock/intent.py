@@ -276,6 +276,13 @@ def described(intent: Intent, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def described_some(intents: Sequence[Intent], shown: int = 5) -> str:
+    """The first ``shown`` of ``intents`` as calls (:func:`described`), and how
+    many more: ``"a(1), b(2), and 4 more"``, for a message that must say which."""
+    text = ", ".join(described(intent) for intent in intents[:shown])
+    return f"{text}, and {len(intents) - shown} more" if len(intents) > shown else text
+
+
 def _registered_name(task: Any) -> str | None:
     """``task.name`` (Celery, Huey when named), else ``task.actor_name`` (Dramatiq), if a string."""
     name = getattr(task, "name", None)

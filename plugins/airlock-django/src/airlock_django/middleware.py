@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponseBase
 
 import airlock
 from airlock import Scope
-from airlock.intent import described
+from airlock.intent import described_some
 
 from .scope import DjangoScope
 
@@ -125,16 +125,13 @@ class AirlockMiddleware:
             return
         if scope.intents:
             intents = scope.intents
-            shown = ", ".join(described(intent) for intent in intents[:5])
-            more = f" and {len(intents) - 5} more" if len(intents) > 5 else ""
             logger.warning(
-                "airlock: %s %s was cancelled (client disconnected?); its %d intent(s) are discarded: %s%s. "
+                "airlock: %s %s was cancelled (client disconnected?); its %d intent(s) are discarded: %s. "
                 "Override AirlockMiddleware.should_flush_when_cancelled() to flush them instead.",
                 request.method,
                 request.path,
                 len(intents),
-                shown,
-                more,
+                described_some(intents),
             )
         scope._discard_while(error)
 
