@@ -135,7 +135,7 @@ def _validate_option_names(options: Mapping[Any, Any]) -> None:
 
 #: The scope arguments that have their own key: in ``SCOPE_KWARGS`` one would
 #: silently win over that key (``executor``) or clash with it (``policy``).
-_SCOPE_ARGUMENT_KEYS: dict[str, str] = {"executor": "EXECUTOR", "policy": "POLICY"}
+_SCOPE_ARGUMENT_KEYS = {name: _CONFIGURE_PARAMETERS[name] for name in ("executor", "policy")}
 
 
 def _validate_scope_argument_names(scope_kwargs: Mapping[Any, Any]) -> None:

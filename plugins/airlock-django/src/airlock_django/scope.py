@@ -347,8 +347,9 @@ def _outside_the_event_loop(callback: Callable[[], None]) -> None:
     synchronous ORM calls: a task the ``sync`` executor runs that saves a
     row, the ``django_tasks`` database backend, django-q2's ORM broker or
     an executor of one's own would fail there. Every executor gets the
-    thread: which of them touch the ORM cannot be told from outside. The loop waits, as it does for any
-    synchronous flush; the thread's database connections are closed after.
+    thread: which of them touch the ORM cannot be told from outside. The
+    loop waits, as it does for any synchronous flush; the thread's database
+    connections are closed after.
     """
     context = contextvars.copy_context()
     failure: list[BaseException] = []
