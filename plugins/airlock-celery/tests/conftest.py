@@ -200,7 +200,7 @@ def workerless_app() -> Iterator[Callable[[str], tuple[Celery, Any, str]]]:
         apps.append(app)
 
         @app.task(name=f"{name}.noop")
-        def noop(*args: Any) -> None:
+        def noop(*args: Any, **kwargs: Any) -> None:
             """Never runs: no worker consumes this app."""
 
         return app, noop, queue

@@ -38,6 +38,8 @@ from ._passthrough import pass_through, publishing
 if TYPE_CHECKING:
     from airlock import FlushReport, Intent
 
+    from ._reprs import ArgumentReprs
+
 __all__ = ["CeleryExecutor", "celery_executor", "DEFAULT_CHUNK_SIZE", "DEFAULT_FIRST_CHUNK_SIZE"]
 
 #: Publishes buffered before one round trip to the broker, once the ramp reached it.
@@ -119,6 +121,10 @@ class CeleryExecutor:
     (see :mod:`airlock_celery._routing`). An intent whose options bring a
     ``router`` keeps it.
 
+    The text of plain arguments (``argsrepr``, ``kwargsrepr``) is written
+    by the flush instead of Celery's slower ``saferepr``, the same text
+    (see :mod:`airlock_celery._reprs`); other arguments are Celery's to write.
+
     Celery's own publish retry (``task_publish_retry``,
     ``task_publish_retry_policy``, at most 3 retries by default) applies to
     opening the connection and to unbatched publishes; a failed chunk write
@@ -162,7 +168,7 @@ class CeleryExecutor:
 class _Flush(ChunkedFlush):
     """One flush's producer, its open batch and the chunk accounting."""
 
-    __slots__ = ("app", "batch", "producer", "router", "stack")
+    __slots__ = ("app", "batch", "producer", "reprs", "router", "stack")
     label = "airlock-celery"
     refused_means_unsent = True  # kombu's batch flush runs its pipeline once, without automatic retry
 
@@ -171,6 +177,7 @@ class _Flush(ChunkedFlush):
         self.app: Any = None
         self.producer: Any = None
         self.router: Any = None  # the app's router, queues bound to the producer's channel (see _routing)
+        self.reprs: ArgumentReprs | None = None  # writes the app's argsrepr/kwargsrepr (see _reprs)
         self.batch: Any = None  # kombu's batch context when the transport batches, else None
         self.stack: ExitStack | None = None
 
@@ -192,11 +199,11 @@ class _Flush(ChunkedFlush):
             result = publish(task, args, kwargs, options)
             self.delivered_one()
             return result
+        texts = self.reprs.options_for(apply_async, args, kwargs, options) if self.reprs is not None else None
         token = pass_through()
         try:
-            if options:
-                if "router" not in options:
-                    options = {"router": self.router, **options}
+            if options or texts:
+                options = {"router": self.router, **(texts or _NO_OPTIONS), **(options or _NO_OPTIONS)}
                 result = apply_async(args=args, kwargs=kwargs, producer=producer, **options)
             else:
                 result = apply_async(args=args, kwargs=kwargs, producer=producer, router=self.router)
@@ -214,7 +221,8 @@ class _Flush(ChunkedFlush):
             return self.producer if app is self.app else None
         if getattr(app, "producer_or_acquire", None) is None:
             return None
-        from ._routing import BindingRouter  # imports kombu: only once a Celery app publishes
+        from ._reprs import argument_reprs  # imports Celery: only once a Celery app publishes
+        from ._routing import BindingRouter
 
         stack = ExitStack()
         try:
@@ -226,6 +234,7 @@ class _Flush(ChunkedFlush):
             raise
         self.app, self.producer, self.stack = app, producer, stack
         self.router = BindingRouter(app.amqp.router, producer)
+        self.reprs = argument_reprs(app)
         return producer
 
     def _write(self) -> None:
@@ -242,7 +251,7 @@ class _Flush(ChunkedFlush):
     def _drop(self, exc: BaseException) -> None:
         """Drop the failed batch and producer; a later intent opens fresh ones."""
         stack, self.stack = self.stack, None
-        self.app = self.producer = self.router = self.batch = None
+        self.app = self.producer = self.router = self.batch = self.reprs = None
         if stack is not None:
             try:
                 stack.__exit__(type(exc), exc, exc.__traceback__)
@@ -252,7 +261,7 @@ class _Flush(ChunkedFlush):
     def close(self) -> None:
         """Release the producer (and end the batch) at the end of the flush."""
         stack, self.stack = self.stack, None
-        self.app = self.producer = self.router = self.batch = None
+        self.app = self.producer = self.router = self.batch = self.reprs = None
         if stack is not None:
             stack.close()
 
