@@ -232,3 +232,28 @@ def test_local_policy_refuses_to_decorate_a_generator_function() -> None:
     for func in (rows, stream):
         with pytest.raises(TypeError, match=r"@airlock.policy\(\) cannot wrap the generator function"):
             airlock.policy(airlock.DropAll())(func)
+
+
+def test_enqueue_reads_local_policies_once_any_was_entered(monkeypatch, calls) -> None:  # type: ignore[no-untyped-def]
+    """The fast path skips reading the local policies until the first ``airlock.policy()``."""
+    import importlib
+
+    scope_module = importlib.import_module("airlock.scope")
+    monkeypatch.setattr(scope_module, "_local_policies_entered", False)
+    with airlock.scope():
+        airlock.enqueue(calls, "before")
+        with airlock.policy(airlock.DropAll()):
+            airlock.enqueue(calls, "dropped")
+        assert scope_module._local_policies_entered
+    assert calls.args == [("before",)]
+
+
+def test_a_local_policy_still_applies_in_a_context_copied_inside_its_block(calls) -> None:  # type: ignore[no-untyped-def]
+    import contextvars
+
+    with airlock.scope():
+        with airlock.policy(airlock.DropAll()):
+            copied = contextvars.copy_context()
+        copied.run(airlock.enqueue, calls, "dropped")
+        airlock.enqueue(calls, "kept")
+    assert calls.args == [("kept",)]

@@ -53,6 +53,11 @@ class _Pending:
 _PLAIN_FLUSH_RUNNING = _Pending()
 _get_in_policy = _context.in_policy.get
 _get_policy_stack = _context.policy_stack.get
+#: False until an ``airlock.policy(...)`` is first entered in this process: until
+#: then no context holds a local policy, and ``enqueue()`` need not read
+#: ``policy_stack``. Never reset, since a context copied inside a ``with
+#: airlock.policy(p):`` block (an asyncio task, a thread) keeps ``p`` after it ends.
+_local_policies_entered = False
 _in_policy = _context.in_policy
 
 
@@ -813,6 +818,8 @@ class policy:  # noqa: N801 - a function-like context manager, named as the API 
             raise ScopeStateError(
                 "This airlock.policy(...) is already active; use a new airlock.policy(p) for each with block."
             )
+        global _local_policies_entered
+        _local_policies_entered = True  # before any context holds one
         self._token = _context.policy_stack.set((*_get_policy_stack(), self._policy))
 
     def __exit__(self, *exc: Any) -> None:
@@ -900,7 +907,7 @@ else:
             current is not None
             and (not kwargs or _RESERVED.isdisjoint(kwargs))
             and not _get_in_policy()
-            and not _get_policy_stack()
+            and not (_local_policies_entered and _get_policy_stack())
             and callable(task)
             and (plain := current._plain_add)
         ):
