@@ -104,9 +104,13 @@ class Fates:
 
         Only meaningful once the transactions the witnesses belong to ended.
         """
-        return all(w is None or w.committed for _, w in self._marks) and all(
-            w is None or w.committed for _, w in self._captured.values()
-        )
+        for _, witness in self._marks:  # a loop, not all() over a generator: this runs per flush
+            if witness is not None and not witness.committed:
+                return False
+        for _, witness in self._captured.values():
+            if witness is not None and not witness.committed:
+                return False
+        return True
 
     def waiting_for(self) -> Any:
         """The connection of a witness whose transaction is still open, or None.
