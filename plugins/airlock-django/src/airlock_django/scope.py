@@ -176,15 +176,15 @@ class DjangoScope(Scope):
         _base_add(self, intent)
 
     def _before_guarded_append(self) -> None:
+        """Record the transaction state the next buffered intent is enqueued in."""
         connection = self.connection
         if connection.in_atomic_block or self._witness is not None:
-            self._note_transaction_state(connection)
-
-    def _note_transaction_state(self, connection: Any) -> None:
-        """Record the transaction state the next buffered intent is enqueued in."""
-        witness = self._witness = self._fates_made().note(connection, len(self._intents))
-        if self._plain_add:  # the enqueue fast path is on: ask the guard that fits now
-            self._plain_add = DjangoScope._enqueue_guard if witness is None else _witness_outdated
+            fates = self._fates
+            if fates is None:
+                fates = self._fates = Fates()
+            witness = self._witness = fates.note(connection, len(self._intents))
+            if self._plain_add:  # the enqueue fast path is on: ask the guard that fits now
+                self._plain_add = DjangoScope._enqueue_guard if witness is None else _witness_outdated
 
     def _fates_made(self) -> Fates:
         """The scope's :class:`Fates`, made now if no intent needed one yet."""
