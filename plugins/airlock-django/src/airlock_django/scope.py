@@ -33,8 +33,8 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import sys
 import threading
-import weakref
 from asyncio import _get_running_loop
 from collections.abc import Callable
 from functools import partial
@@ -266,7 +266,7 @@ class DjangoScope(Scope):
         try:
             self.schedule_dispatch(pending.run)
         except BaseException:
-            pending.unwatch()  # the flush's error reports it (not attempted), not the finalizer
+            pending.unwatch()  # the flush's error reports it (not attempted), not __del__
             raise
 
     def _run_as_on_commit_would(self, callback: Callable[[], None]) -> None:
@@ -391,31 +391,38 @@ class _PendingFlush:
 
     Its bound ``run`` is the ``on_commit`` callback. Django holds the only
     reference, so when Django discards the callback without calling it (a
-    rollback, a closed connection) this object is freed and the finalizer
+    rollback, a closed connection) this object is freed and ``__del__``
     reports the flush as discarded, or, while it waited for a transaction on
     another connection after its own had committed, dispatches what committed.
+    Nothing is reported once the interpreter is shutting down.
     """
 
-    __slots__ = ("_finalizer", "_intents", "_scope", "_waited_for", "__weakref__")
+    __slots__ = ("_on_drop", "_intents", "_scope", "_waited_for")
 
     def __init__(self, scope: DjangoScope, intents: list[Intent]) -> None:
         self._scope = scope
         self._intents: list[Intent] | None = intents
-        self._finalizer: weakref.finalize | None = None
+        self._on_drop: Callable[[list[Intent]], None] | None = None
         self._waited_for: Any = None  # the connection run last waited for: only its callbacks call run then
 
     def watch(self, on_drop: Callable[[list[Intent]], None] | None = None) -> None:
         """Call ``on_drop(intents)`` (default: report the flush discarded) if
         this object is freed before :meth:`run`."""
-        dropped = on_drop or self._scope._dropped_by_django
-        self._finalizer = weakref.finalize(self, dropped, list(self._intents or ()))
-        self._finalizer.atexit = False
+        self._on_drop = on_drop or self._scope._dropped_by_django
 
     def unwatch(self) -> None:
         """Forget :meth:`watch`: being freed reports nothing."""
-        if self._finalizer is not None:
-            self._finalizer.detach()
-            self._finalizer = None
+        self._on_drop = None
+
+    def __del__(self) -> None:
+        """Freed while watched: Django dropped the callback, call ``on_drop``."""
+        on_drop = self._on_drop
+        if on_drop is None or sys.is_finalizing():
+            return
+        self._on_drop = None
+        intents = self._intents
+        assert intents is not None, "run() unwatches before it takes them"
+        on_drop(intents)
 
     def run(self) -> None:
         """Dispatch now (the transaction committed, or there was none); at most once.
