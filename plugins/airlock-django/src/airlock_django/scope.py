@@ -281,7 +281,8 @@ class DjangoScope(Scope):
 
     def _dispatch_committed(self, intents: list[Intent]) -> None:
         """Dispatch the intents whose transaction committed; report the others discarded."""
-        rolled_back = self._rolled_back_in_flush() if self._fates is not None else None
+        fates = self._fates
+        rolled_back = self._rolled_back_in_flush() if fates is not None and not fates.all_committed() else None
         if rolled_back:
             self._discarded_by_rollback([i for i in intents if id(i) in rolled_back])
             intents = [i for i in intents if id(i) not in rolled_back]
