@@ -113,8 +113,16 @@ def test_the_app_decides_whether_the_text_is_written_here(app: Celery) -> None:
     app.conf.task_repr_maxlevels = -1  # hides even the outer tuple: Celery's text is "(...)"
     assert argument_reprs(app) is None
     app.conf.task_repr_maxlevels = 3
-    app.conf.task_protocol = 1  # no such header
-    assert argument_reprs(app) is None
+    assert argument_reprs(app) is not None
+
+
+def test_task_protocol_1_is_left_to_celery() -> None:
+    app = Celery("airlock_reprs_v1", broker="memory://", set_as_current=False)
+    app.conf.task_protocol = 1  # its messages have no such header
+    try:
+        assert argument_reprs(app) is None
+    finally:
+        app.close()
 
 
 def test_an_app_whose_amqp_makes_its_own_messages_is_left_alone() -> None:

@@ -45,10 +45,10 @@ def argument_reprs(app: Any) -> ArgumentReprs | None:
     from celery.app.amqp import AMQP
     from celery.app.task import Task
 
-    amqp, conf = app.amqp, app.conf
-    levels = conf.task_repr_maxlevels
-    if conf.task_protocol != 2 or type(amqp).as_task_v2 is not AMQP.as_task_v2:
-        return None
+    amqp = app.amqp
+    if getattr(amqp.create_task_message, "__func__", None) is not AMQP.as_task_v2:
+        return None  # protocol 1, or an as_task_v2 (or create_task_message) of the app's own
+    levels = app.conf.task_repr_maxlevels
     if levels and not (isinstance(levels, int) and levels > 0):
         return None
     return ArgumentReprs(amqp.argsrepr_maxsize, amqp.kwargsrepr_maxsize, Task.apply_async)
