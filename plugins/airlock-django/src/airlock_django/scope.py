@@ -179,10 +179,7 @@ class DjangoScope(Scope):
         """Record the transaction state the next buffered intent is enqueued in."""
         connection = self.connection
         if connection.in_atomic_block or self._witness is not None:
-            fates = self._fates
-            if fates is None:
-                fates = self._fates = Fates()
-            witness = self._witness = fates.note(connection, len(self._intents))
+            witness = self._witness = self._fates_made().note(connection, len(self._intents))
             if self._plain_add:  # the enqueue fast path is on: ask the guard that fits now
                 self._plain_add = DjangoScope._enqueue_guard if witness is None else _witness_outdated
 
