@@ -120,11 +120,11 @@ class AirlockMiddleware:
         return False
 
     def _cancelled(self, scope: Scope, request: HttpRequest, error: BaseException) -> None:
-        if scope.intents and self.should_flush_when_cancelled(request):
+        intents = scope.intents
+        if intents and self.should_flush_when_cancelled(request):
             scope.flush()
             return
-        if scope.intents:
-            intents = scope.intents
+        if intents:
             logger.warning(
                 "airlock: %s %s was cancelled (client disconnected?); its %d intent(s) are discarded: %s. "
                 "Override AirlockMiddleware.should_flush_when_cancelled() to flush them instead.",
