@@ -248,10 +248,16 @@ class _Flush(ChunkedFlush):
         as_uri = getattr(connection, "as_uri", None)
         return as_uri() if as_uri is not None else "the broker"  # as_uri() masks the password
 
-    def _drop(self, exc: BaseException) -> None:
-        """Drop the failed batch and producer; a later intent opens fresh ones."""
+    def _forget(self) -> ExitStack | None:
+        """Forget this flush's app, producer and what goes with them; returns
+        the stack that releases them, for the caller to close."""
         stack, self.stack = self.stack, None
         self.app = self.producer = self.router = self.batch = self.reprs = None
+        return stack
+
+    def _drop(self, exc: BaseException) -> None:
+        """Drop the failed batch and producer; a later intent opens fresh ones."""
+        stack = self._forget()
         if stack is not None:
             try:
                 stack.__exit__(type(exc), exc, exc.__traceback__)
@@ -260,8 +266,7 @@ class _Flush(ChunkedFlush):
 
     def close(self) -> None:
         """Release the producer (and end the batch) at the end of the flush."""
-        stack, self.stack = self.stack, None
-        self.app = self.producer = self.router = self.batch = self.reprs = None
+        stack = self._forget()
         if stack is not None:
             stack.close()
 
