@@ -1,13 +1,19 @@
 """What ``AirlockMiddleware`` adds to a Django request, side by side.
 
 Every request goes through Django's test client (the full handler: request
-building, URL resolution, the middleware chain, the view, signals). Three
+building, URL resolution, the middleware chain, the view, signals). Four
 contestants, timed in alternation, each keeping its best batch:
 
 * ``plain``: no middleware; the view calls 10 no-op tasks itself.
 * ``on_commit``: no middleware; the view hands each task to
   ``transaction.on_commit()`` itself, what code without airlock writes so
   that tasks wait for the commit (for context: no target).
+* ``minimal``: the floor, the least any deferring middleware costs (for
+  context: no target). :class:`MinimalDeferralMiddleware` keeps a list per
+  request in a ``ContextVar``; the view appends the 10 tasks to it through
+  :func:`minimal_enqueue`, and a response below 400 calls them. Nothing
+  else: no transaction or savepoint is followed, no policy, hook or error
+  handling. What airlock costs beyond it is what those cost.
 * ``airlock``: ``AirlockMiddleware`` (``DjangoScope``, ``sync`` executor);
   the view ``airlock.enqueue()``s the same 10 tasks, which run when the
   request's scope flushes.
@@ -26,7 +32,9 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from contextvars import ContextVar
 from functools import partial
+from typing import Any
 
 import django
 from _harness import emit_json, goal, ratio, table, targets_table
@@ -40,6 +48,9 @@ INTENTS = 10
 #: Target: the middleware adds at most 10% to a request that enqueues 10 intents.
 LIMIT = 1.10
 ran = [0]
+#: The ``MIDDLEWARE`` entries of the contestants that have one.
+AIRLOCK_MIDDLEWARE = "airlock.integrations.django.AirlockMiddleware"
+MINIMAL_MIDDLEWARE = f"{__name__}.MinimalDeferralMiddleware"
 
 
 def noop(i: int) -> None:
@@ -74,6 +85,42 @@ def plain_view(request: object) -> object:
     return HttpResponse("ok")
 
 
+_minimal_buffer: ContextVar[list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]]] = ContextVar(
+    "minimal_buffer"
+)
+
+
+def minimal_enqueue(task: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+    """The floor's enqueue: append the call to the request's list."""
+    _minimal_buffer.get().append((task, args, kwargs))
+
+
+class MinimalDeferralMiddleware:
+    """The floor: one list per request, called after a response below 400."""
+
+    def __init__(self, get_response: Callable[[Any], Any]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: Any) -> Any:
+        buffer: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = []
+        token = _minimal_buffer.set(buffer)
+        request.deferred = buffer  # as AirlockMiddleware sets request.airlock_scope
+        try:
+            response = self.get_response(request)
+        finally:
+            _minimal_buffer.reset(token)
+        if response.status_code < 400:
+            for task, args, kwargs in buffer:
+                task(*args, **kwargs)
+        return response
+
+
+def minimal_view(request: object) -> object:
+    for i in range(INTENTS):
+        minimal_enqueue(noop, i)
+    return HttpResponse("ok")
+
+
 def airlock_view(request: object) -> object:
     for i in range(INTENTS):
         airlock.enqueue(noop, i)
@@ -96,6 +143,11 @@ def on_commit_atomic_view(request: object) -> object:
         return on_commit_view(request)
 
 
+def minimal_atomic_view(request: object) -> object:
+    with transaction.atomic():
+        return minimal_view(request)
+
+
 def airlock_atomic_view(request: object) -> object:
     with transaction.atomic():
         return airlock_view(request)
@@ -108,9 +160,11 @@ def view_named(request: object, name: str) -> object:
 VIEWS = {
     "plain": plain_view,
     "on-commit": on_commit_view,
+    "minimal": minimal_view,
     "airlock": airlock_view,
     "plain-atomic": plain_atomic_view,
     "on-commit-atomic": on_commit_atomic_view,
+    "minimal-atomic": minimal_atomic_view,
     "airlock-atomic": airlock_atomic_view,
 }
 
@@ -148,29 +202,33 @@ def main() -> None:
     args = parser.parse_args()
     setup()
     plain = client([]).get
-    with_airlock = client(["airlock.integrations.django.AirlockMiddleware"]).get
+    minimal = client([MINIMAL_MIDDLEWARE]).get
+    with_airlock = client([AIRLOCK_MIDDLEWARE]).get
 
     rows, json_rows, goals = [], [], []
     for case, suffix in (("view outside a transaction", ""), ("view inside transaction.atomic()", "-atomic")):
         contestants = {
             "plain": (plain, f"/plain{suffix}/"),
             "on_commit": (plain, f"/on-commit{suffix}/"),
+            "minimal": (minimal, f"/minimal{suffix}/"),
             "airlock": (with_airlock, f"/airlock{suffix}/"),
         }
         for get, url in contestants.values():
             check(get, url)
         best = interleaved_batches(contestants, args.requests, args.rounds)
         us = {name: best[name] / args.requests * 1e6 for name in contestants}
-        overhead = ratio(us["airlock"], us["plain"])
-        by_hand = ratio(us["airlock"], us["on_commit"])
-        rows.append([case, *(f"{us[name]:.1f}" for name in contestants), f"{overhead:.2f}", f"{by_hand:.2f}"])
-        json_rows.append(
-            {"name": case, "values": us, "ratios": {"airlock/plain": overhead, "airlock/on_commit": by_hand}}
-        )
-        goals.append(goal(f"airlock/plain, {case}", overhead, LIMIT))
+        ratios = {
+            "airlock/plain": ratio(us["airlock"], us["plain"]),
+            "minimal/plain": ratio(us["minimal"], us["plain"]),
+            "airlock/on_commit": ratio(us["airlock"], us["on_commit"]),
+        }
+        rows.append([case, *(f"{us[name]:.1f}" for name in contestants), *(f"{r:.2f}" for r in ratios.values())])
+        json_rows.append({"name": case, "values": us, "ratios": ratios})
+        goals.append(goal(f"airlock/plain, {case}", ratios["airlock/plain"], LIMIT))
 
     title = f"Django request through the test client, {INTENTS} intents per request (µs per request, best batch)"
-    print(table(title, ["case", "plain", "on_commit", "airlock", "airlock / plain", "airlock / on_commit"], rows))
+    header = ["case", "plain", "on_commit", "minimal", "airlock", "airlock / plain", "minimal / plain"]
+    print(table(title, [*header, "airlock / on_commit"], rows))
     print(targets_table(goals))
     emit_json(title, "µs per request", json_rows, goals)
 

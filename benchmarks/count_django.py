@@ -1,7 +1,7 @@
 """What ``AirlockMiddleware`` adds to a Django request, counted in instructions.
 
 The same requests as ``bench_django.py`` (plain, ``on_commit`` by hand,
-airlock), counted with valgrind's callgrind
+the minimal deferring middleware, airlock), counted with valgrind's callgrind
 instead of timed: instruction counts do not move with the machine's load,
 so small changes show up that timing noise hides. Each contestant runs in
 its own process twice, with 0 and with ``--requests`` requests after a
@@ -25,20 +25,23 @@ from concurrent.futures import ThreadPoolExecutor
 import bench_django
 from _harness import table
 
-#: (case, plain, on_commit by hand, airlock): the views of bench_django.py.
+#: (case, plain, on_commit by hand, minimal, airlock): the views of bench_django.py.
 CASES = (
-    ("view outside a transaction", "plain", "on-commit", "airlock"),
-    ("view inside transaction.atomic()", "plain-atomic", "on-commit-atomic", "airlock-atomic"),
+    ("view outside a transaction", "plain", "on-commit", "minimal", "airlock"),
+    ("view inside transaction.atomic()", "plain-atomic", "on-commit-atomic", "minimal-atomic", "airlock-atomic"),
 )
 
 
 def requests_in_this_process(contestant: str, requests: int) -> None:
     """The child: warm up, then make ``requests`` requests to ``contestant``'s view."""
     bench_django.setup()
-    plain = bench_django.client([]).get
-    with_airlock = bench_django.client(["airlock.integrations.django.AirlockMiddleware"]).get
-    with_airlock("/airlock/")  # both contestants' processes then hold an initialised connection
-    get = with_airlock if contestant.startswith("airlock") else plain
+    clients = {
+        "plain": bench_django.client([]).get,
+        "minimal": bench_django.client([bench_django.MINIMAL_MIDDLEWARE]).get,
+        "airlock": bench_django.client([bench_django.AIRLOCK_MIDDLEWARE]).get,
+    }
+    clients["airlock"]("/airlock/")  # every contestant's process then holds an initialised connection
+    get = clients.get(contestant.split("-")[0], clients["plain"])  # on-commit views run without middleware
     url = f"/{contestant}/"
     bench_django.check(get, url)
     for _ in range(50):
@@ -76,18 +79,18 @@ def main() -> None:
         raise SystemExit("count_django.py needs valgrind (apt install valgrind)")
     rows = []
     for case, *contestants in CASES:
-        plain, on_commit, airlock = (per_request(name, options.requests) for name in contestants)
+        plain, on_commit, minimal, airlock = (per_request(name, options.requests) for name in contestants)
         rows.append(
             [
                 case,
-                *(f"{n:,.0f}" for n in (plain, on_commit, airlock, airlock - plain)),
-                f"{airlock / plain:.3f}",
-                f"{airlock / on_commit:.3f}",
+                *(f"{n:,.0f}" for n in (plain, on_commit, minimal, airlock, airlock - plain)),
+                *(f"{n:.3f}" for n in (airlock / plain, minimal / plain, airlock / on_commit)),
             ]
         )
     intents = bench_django.INTENTS
     title = f"Django request through the test client, {intents} intents per request (instructions per request)"
-    header = ["case", "plain", "on_commit", "airlock", "added to plain", "airlock / plain", "airlock / on_commit"]
+    header = ["case", "plain", "on_commit", "minimal", "airlock", "airlock added to plain", "airlock / plain"]
+    header += ["minimal / plain", "airlock / on_commit"]
     print(table(title, header, rows))
 
 
