@@ -187,7 +187,10 @@ def start_worker(backend: str) -> subprocess.Popen[bytes]:
     else:
         command = ["-m", "dramatiq", "bench_brokers", "--processes", "1", "--threads", "4"]
         command += ["--queues", DRAMATIQ_QUEUE]
-    return subprocess.Popen([sys.executable, *command], cwd=HERE, env=dict(os.environ), start_new_session=True)
+    # stdout (Celery's start-up banner) would land in the results; warnings and errors go to stderr
+    return subprocess.Popen(
+        [sys.executable, *command], cwd=HERE, env=dict(os.environ), start_new_session=True, stdout=subprocess.DEVNULL
+    )
 
 
 def stop_worker(worker: subprocess.Popen[bytes]) -> None:
