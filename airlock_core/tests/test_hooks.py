@@ -352,6 +352,41 @@ class TestBeforeFlushHook:
         with pytest.raises(TypeError, match="broken-before-flush"), airlock.scope():
             airlock.enqueue(step, "a")
 
+    @pytest.mark.parametrize(
+        "change",
+        [
+            pytest.param(lambda intents: intents.pop(), id="pop-then-none"),
+            pytest.param(lambda intents: intents.reverse(), id="reverse-then-none"),
+            pytest.param(lambda intents: intents.__setitem__(0, intents[1]), id="replace-then-none"),
+            pytest.param(lambda intents: intents.pop() and intents, id="pop-then-return-the-same-list"),
+        ],
+    )
+    def test_changing_the_given_list_in_place_is_a_type_error_and_nothing_escapes(self, airlock_plugin, change) -> None:  # type: ignore[no-untyped-def]
+        class InPlace:
+            @airlock.hookimpl
+            def airlock_before_flush(self, intents: list[Intent]) -> Any:
+                return change(intents)
+
+        ran: list[str] = []
+        airlock_plugin(InPlace(), "in-place")
+        with pytest.raises(TypeError, match=r"'in-place'.*in place; return a new list"):
+            with airlock.scope(executor=lambda intent: ran.append(intent.args[0])) as s:
+                airlock.enqueue(step, "a")
+                airlock.enqueue(step, "b")
+        assert ran == []
+        assert s.report.summary() == "flushed: 2 not_attempted"
+
+    def test_a_buffered_hook_changing_the_items_length_is_a_type_error(self, airlock_plugin) -> None:  # type: ignore[no-untyped-def]
+        class Shrinks:
+            @airlock.hookimpl
+            def airlock_before_flush(self, buffered: Buffered) -> None:
+                buffered.items.pop()
+
+        airlock_plugin(Shrinks(), "shrinks")
+        with pytest.raises(TypeError, match=r"'shrinks'.*in place"), airlock.scope(executor=lambda intent: None) as s:
+            airlock.enqueue(step, "a")
+        assert labels(s.report.not_attempted) == ["a"]
+
     def test_not_called_for_an_empty_flush(self, airlock_plugin) -> None:  # type: ignore[no-untyped-def]
         called: list[bool] = []
 

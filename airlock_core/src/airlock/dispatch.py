@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
 from itertools import islice
+from operator import is_not
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any
 
@@ -309,7 +310,16 @@ def run_before_flush(scope: Scope, intents: list[Intent], report: FlushReport) -
             promote(intents)
         buffered = Buffered(intents)
         merged_before, replaced_before = report._merged_count(), len(report._replaced)
+        given = intents.copy()
         result = hook(scope, intents, buffered)
+        # Buffered builds Intents in place of tuples: only a length change tells there.
+        if len(intents) != len(given) or (wants_intents and any(map(is_not, intents, given))):
+            # What it took out would be dispatched by nobody and reported nowhere.
+            intents[:] = given  # the scope's own buffer, maybe: the report must see them all
+            raise TypeError(
+                f"airlock plugin {plugin!r}: airlock_before_flush changed the list it was given in place; "
+                "return a new list instead (e.g. [i for i in intents if ...]). Nothing of this flush was dispatched."
+            )
         if result is None:
             continue
         if not isinstance(result, list):

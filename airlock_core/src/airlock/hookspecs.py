@@ -85,7 +85,10 @@ def airlock_before_flush(scope: Scope, intents: list[Intent], buffered: Buffered
     ``buffered`` (``buffered[i]``, ``buffered.at(positions)``) or new ones,
     never the raw items of ``buffered.items`` (a ``TypeError``).
     Implementations are chained in hook order: each receives the list the
-    previous one returned. Do not mutate ``intents`` in place.
+    previous one returned. Do not change ``intents`` (or ``buffered.items``)
+    in place: changing its length, or replacing or reordering the intents
+    of an implementation that asked for ``intents``, is a ``TypeError``
+    naming your plugin, and nothing of the flush is dispatched.
     An intent left out is recorded in the report as ``removed`` by your
     plugin, unless you recorded it yourself: ``report.record_merged(i, into)``
     (or ``report.record_merged_at(buffered, kept, into)`` by position) when merged,
