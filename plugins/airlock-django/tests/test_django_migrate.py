@@ -84,6 +84,34 @@ def test_loaddata_drops_what_post_save_receivers_enqueue(tmp_path: Path) -> None
     assert RESULTS == []
 
 
+def test_the_serialized_rollback_reload_drops_what_post_save_receivers_enqueue() -> None:
+    """TransactionTestCase(serialized_rollback=True) reloads the rows migrations
+    made through deserialize_db_from_string, no management command: a post_save
+    receiver that enqueued failed the test class's set-up with NoScopeError."""
+    from airlock_django_testproject.models import Thing
+    from django.core import serializers
+    from django.db import connections
+    from django.db.models.signals import post_save
+
+    import airlock
+
+    def welcome(instance: Thing, **kwargs: object) -> None:
+        airlock.enqueue(note, instance.name)
+
+    row = Thing.objects.using("other").create(name="serialized-row")
+    data = serializers.serialize("json", [row])
+    row.delete()
+    RESULTS.clear()
+    post_save.connect(welcome, sender=Thing, dispatch_uid="airlock-test-welcome")
+    try:
+        with airlock.scope() as outer:  # not captured by an enclosing scope either
+            connections["other"].creation.deserialize_db_from_string(data)
+    finally:
+        post_save.disconnect(sender=Thing, dispatch_uid="airlock-test-welcome")
+        Thing.objects.using("other").filter(name="serialized-row").delete()
+    assert outer.intents == [] and RESULTS == []
+
+
 @pytest.mark.parametrize("command", DROPPING_COMMANDS)
 def test_the_app_replaces_each_dropping_command(command: str) -> None:
     assert get_commands()[command] == "airlock.integrations.django"

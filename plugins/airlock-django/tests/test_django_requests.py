@@ -67,6 +67,18 @@ def test_a_view_exception_discards_even_when_should_flush_would_flush_its_500(al
     assert fates(scope) == {"discarded": ["delta"]}
 
 
+def test_listed_last_it_sees_the_view_exception_another_middleware_turns_into_a_redirect(alias, probe):
+    """Django offers the exception to process_exception from the last listed
+    middleware; the redirect (302, below 400) must not flush what the failed view enqueued."""
+    middleware = ["airlock_django_testproject.middleware.RedirectOnErrorMiddleware", "airlock_django.AirlockMiddleware"]
+    with override_settings(MIDDLEWARE=middleware):
+        response = Client().get(f"/create_then_raise/{alias}/epsilon/")
+
+    assert response.status_code == 302
+    assert probe == []
+    assert fates(response.wsgi_request.airlock_scope) == {"discarded": ["epsilon"]}
+
+
 def test_a_failing_after_flush_observer_does_not_replace_the_exception_leaving_the_middleware(
     alias, probe, airlock_plugin, caplog
 ):

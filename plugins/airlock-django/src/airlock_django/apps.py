@@ -17,9 +17,10 @@ class AirlockConfig(AppConfig):
     arguments and options. A mistake is an ``ImproperlyConfigured`` at
     start-up that names the bad key or value and the valid ones.
 
-    Its ``migrate`` command replaces Django's: the same command, with every
-    side effect enqueued while it runs dropped (see
-    :mod:`airlock_django.management.commands.migrate`).
+    Its ``migrate``, ``flush`` and ``loaddata`` commands replace Django's:
+    the same commands, with every side effect enqueued while they run dropped
+    (see :mod:`airlock_django.management.dropping`). The reload of a test
+    database's serialized contents (``serialized_rollback``) drops them too.
     """
 
     name = "airlock.integrations.django"
@@ -32,6 +33,8 @@ class AirlockConfig(AppConfig):
 
         from .checks import check_commands
         from .conf import configure_from_settings
+        from .management.dropping import drop_during_serialized_rollback
 
         configure_from_settings()
         checks.register(check_commands)
+        drop_during_serialized_rollback()

@@ -30,3 +30,18 @@ class AuditedScope(DjangoScope):
     def flush(self):
         AuditedScope.flushes.append("flush")
         return super().flush()
+
+
+class RedirectOnErrorMiddleware:
+    """Turns a view's exception into a redirect, as a login-required middleware does on PermissionDenied."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from django.http import HttpResponseRedirect
+
+        return HttpResponseRedirect("/login/")
