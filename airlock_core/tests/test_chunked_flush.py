@@ -110,7 +110,7 @@ def test_a_failed_write_names_its_chunk_and_the_rest_is_not_attempted() -> None:
     assert [i.args for i in error.airlock_undelivered] == [(3,), (4,)]
     report = error.airlock_report
     assert [i.args for i in report.dispatched] == [(0,), (1,), (2,)]
-    assert sorted(i.args for i, _ in report.failed) == [(3,), (4,), (5,)]
+    assert [i.args for i, _ in report.failed] == [(3,), (4,), (5,)]  # FIFO, as every list of the report
     assert [i.args for i in report.not_attempted] == [(6,), (7,)]
     assert error.__notes__[0] == (  # the destination as it was when the write failed, before _drop
         "list-executor: writing 3 buffered messages to list of 1 chunks failed; "
@@ -125,7 +125,7 @@ def test_the_last_chunk_failing_at_the_end_of_the_flush_counts_as_failed() -> No
     report = caught.value.airlock_report
     assert [i.args for i in caught.value.airlock_undelivered] == [(3,), (4,)]
     assert [i.args for i in report.dispatched] == [(0,), (1,), (2,)]
-    assert sorted(i.args for i, _ in report.failed) == [(3,), (4,)]
+    assert [i.args for i, _ in report.failed] == [(3,), (4,)]
 
 
 class TaskFailed(Exception):
@@ -169,13 +169,13 @@ def test_with_fail_fast_off_the_last_chunk_s_failure_joins_the_others_in_flush_f
     assert [type(e) for e in error.exceptions] == [TaskFailed, BrokerDown]
     assert isinstance(error.__cause__, BrokerDown)
     report = error.airlock_report
-    assert sorted((i.args, type(e).__name__) for i, e in report.failed) == [
+    assert [(i.args, type(e).__name__) for i, e in report.failed] == [
         ((0,), "BrokerDown"),
         ((1,), "TaskFailed"),
         ((2,), "BrokerDown"),
     ]
     assert report.dispatched == [] and report.complete
-    assert str(error).startswith("3 of 3 intents failed to dispatch")
+    assert str(error).startswith("3 of 3 intents failed to dispatch: send(0), broken(1), send(2)")
     # Alone, the last chunk's failure is raised as FlushFailed as well.
     with pytest.raises(airlock.FlushFailed) as alone:
         with airlock.scope(executor=ListExecutor(chunk_size=10, fail_at_write=1), fail_fast=False):
@@ -219,7 +219,7 @@ def test_when_that_write_fails_too_the_tasks_error_propagates_and_the_chunk_is_f
             airlock.enqueue(send, 0)
             airlock.enqueue(broken, 1)
     report = caught.value.airlock_report
-    assert [(i.args, type(e)) for i, e in report.failed] == [((1,), TaskFailed), ((0,), BrokerDown)]
+    assert [(i.args, type(e)) for i, e in report.failed] == [((0,), BrokerDown), ((1,), TaskFailed)]  # FIFO
     assert report.dispatched == [] and executor.broker == []
 
 

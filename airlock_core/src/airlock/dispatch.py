@@ -81,7 +81,9 @@ def dispatch(
             if not fail_fast and isinstance(exc, Exception) and all(isinstance(e, Exception) for e in loop.failed):
                 # The loop ran to the end: the last chunk's failure joins the others in FlushFailed.
                 loop.failed.append(exc)
+                _failed_in_flush_order(report, intents)
                 _raise_failed(scope, report, loop.failed, len(intents), cause=exc)
+        _failed_in_flush_order(report, intents)
         attach_report(exc, report)
         run_after_flush(scope, report, propagating=exc)
         raise
@@ -89,7 +91,23 @@ def dispatch(
     if not failed:
         run_after_flush(scope, report)
         return
+    _failed_in_flush_order(report, intents)
     _raise_failed(scope, report, failed, len(intents))
+
+
+def _failed_in_flush_order(report: FlushReport, intents: Sequence[Any]) -> None:
+    """Sort ``report.failed`` into the flush's (FIFO) order.
+
+    A chunk that could not be delivered is moved to ``failed`` when its
+    write fails, after intents later in the flush that failed on their own
+    (the one whose publish found the broker gone, say). An intent matches
+    its buffered item or a copy made from it (same task, args and kwargs).
+    """
+    failed = report.failed
+    if len(failed) < 2:
+        return
+    position = {(id(item[0]), id(item[1]), id(item[2])): n for n, item in enumerate(intents)}
+    failed.sort(key=lambda pair: position.get((id(pair[0][0]), id(pair[0][1]), id(pair[0][2])), len(position)))
 
 
 def _raise_failed(
