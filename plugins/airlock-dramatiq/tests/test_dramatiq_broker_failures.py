@@ -165,3 +165,17 @@ def test_a_scope_that_tries_every_intent_stops_asking_an_unreachable_broker(
     assert first[0].args == (0,) and isinstance(first[1], error)
     assert [intent.args for intent, _ in rest] == [(i,) for i in range(1, 20)]
     assert all(isinstance(error, BrokerUnreachable) and error.first_error is first[1] for _, error in rest)
+
+
+def test_an_option_dramatiq_would_ignore_fails_its_intent_in_a_pipelined_flush(proxied_redis_broker) -> None:  # type: ignore[no-untyped-def]
+    """The refusal happens before the message is queued on the flush's pipeline: the rest is written."""
+    broker, actor, _proxy = proxied_redis_broker
+    with pytest.raises(airlock.FlushFailed) as caught:
+        with airlock.scope(executor="dramatiq", fail_fast=False):
+            airlock.enqueue(actor, 1)
+            airlock.enqueue(actor, 2, _dispatch_options={"countdown": 3600})
+            airlock.enqueue(actor, 3)
+    report = caught.value.airlock_report
+    assert [i.args for i in report.dispatched] == [(1,), (3,)]
+    assert [(i.args, type(e)) for i, e in report.failed] == [((2,), TypeError)]
+    assert broker.client.hlen(f"{broker.namespace}:{actor.queue_name}.msgs") == 2

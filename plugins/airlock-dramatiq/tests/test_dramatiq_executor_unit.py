@@ -186,3 +186,40 @@ def test_a_real_actor_is_named_by_its_actor_name_for_policies_and_capture() -> N
     assert captured.names == ["send_email"]
     captured.assert_enqueued("send_email")
     captured.assert_enqueued(actor, user_id=1, template="welcome")
+
+
+def _stub_actor() -> tuple[Any, Any]:
+    import dramatiq
+    from dramatiq.brokers.stub import StubBroker
+
+    def remind(user_id: int) -> None:
+        """The actor's function."""
+
+    broker = StubBroker()
+    return broker, dramatiq.actor(remind, broker=broker)
+
+
+@pytest.mark.parametrize(
+    ("option", "advice"),
+    [
+        ("countdown", "Dramatiq's is delay, in milliseconds"),
+        ("eta", "Dramatiq's is delay, in milliseconds"),
+        ("dealy", "did you mean 'delay'"),
+        ("max_retry", "did you mean 'max_retries'"),
+    ],
+)
+def test_an_option_dramatiq_would_silently_ignore_is_refused_before_anything_is_sent(option: str, advice: str) -> None:
+    """Dramatiq keeps any message option: a Celery countdown or a typo would
+    send the message at once, with nothing to say the delay was lost."""
+    broker, actor = _stub_actor()
+    with pytest.raises(TypeError, match=rf"ignore the dispatch option '{option}' of actor 'remind'.*{advice}"):
+        dramatiq_executor(Intent(actor, (1,), dispatch_options={option: 3600}))
+    assert all(queue.qsize() == 0 for queue in broker.queues.values())
+
+
+def test_the_options_of_one_s_own_middleware_and_priority_reach_the_message() -> None:
+    """Any other option is passed along, as Dramatiq does (airlock-priority leaves ``priority`` on)."""
+    broker, actor = _stub_actor()
+    message = dramatiq_executor(Intent(actor, (1,), dispatch_options={"tenant": "acme", "priority": 9, "delay": 5}))
+    assert message.options["tenant"] == "acme" and message.options["priority"] == 9
+    assert broker.queues["default.DQ"].qsize() == 1

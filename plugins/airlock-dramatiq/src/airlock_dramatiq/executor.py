@@ -26,6 +26,7 @@ pipeline, before its chunk is written.
 
 from __future__ import annotations
 
+import difflib
 import threading
 import weakref
 from collections.abc import Mapping
@@ -51,11 +52,51 @@ _NO_OPTIONS: Mapping[str, Any] = {}
 _pipeline: ContextVar[tuple[Any, Any] | None] = ContextVar("airlock_dramatiq_pipeline", default=None)
 
 
+#: Message options Dramatiq itself reads besides those its middleware declare (``broker.actor_options``).
+_MESSAGE_OPTIONS = frozenset(
+    {"delay", "broker_priority", "pipe_target", "group_completion_callbacks", "group_completion_uuid"}
+)
+#: Scheduling options of other task queues: Dramatiq would keep them and send the message at once.
+_FOREIGN = {
+    "countdown": "Dramatiq's is delay, in milliseconds (or a timedelta)",
+    "eta": "Dramatiq's is delay, in milliseconds (or a timedelta) from now",
+}
+
+
+def _checked_options(actor: Any, options: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    """``options`` for ``actor.send_with_options``; ``TypeError`` for one Dramatiq would silently ignore.
+
+    Dramatiq passes any message option along (a middleware of one's own may
+    read it), so only two kinds are refused: another task queue's scheduling
+    option (``countdown``, ``eta``: the message would run at once), and a
+    near miss of an option Dramatiq or the broker's middleware know
+    (``dealy``, ``max_retry``). Refused before anything is sent.
+    """
+    if not options:
+        return _NO_OPTIONS
+    known = _MESSAGE_OPTIONS.union(getattr(getattr(actor, "broker", None), "actor_options", ()))
+    for name in options:
+        if name in known:
+            continue
+        advice = _FOREIGN.get(name)
+        if advice is None:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
+            if not close:
+                continue  # an option of one's own middleware
+            advice = f"did you mean {close[0]!r}?"
+        raise TypeError(
+            f"airlock dramatiq executor: Dramatiq would ignore the dispatch option {name!r} of actor "
+            f"{getattr(actor, 'actor_name', actor)!r} and send the message as if it were not there: {advice} "
+            f"Options Dramatiq and this broker's middleware read: {', '.join(sorted(known))}."
+        )
+    return options
+
+
 def send(actor: Any, args: tuple[Any, ...], kwargs: dict[str, Any], options: Mapping[str, Any] | None) -> Any:
     """Dispatch one intent: ``send_with_options``, else ``send`` (options ignored), else a plain call."""
     send_with_options = getattr(actor, "send_with_options", None)
     if send_with_options is not None:
-        return send_with_options(args=args, kwargs=kwargs, **(options or _NO_OPTIONS))
+        return send_with_options(args=args, kwargs=kwargs, **_checked_options(actor, options))
     plain_send = getattr(actor, "send", None)
     if plain_send is not None:
         return plain_send(*args, **kwargs)
@@ -207,9 +248,10 @@ class _Flush(ChunkedFlush):
             result = send(actor, args, kwargs, options)
             self.delivered_one()
             return result
+        options = _checked_options(actor, options)
         token = _pipeline.set((pipeline, self.broker))
         try:
-            message = actor.send_with_options(args=args, kwargs=kwargs, **(options or _NO_OPTIONS))
+            message = actor.send_with_options(args=args, kwargs=kwargs, **options)
         finally:
             _pipeline.reset(token)
         self.buffered(intent)
