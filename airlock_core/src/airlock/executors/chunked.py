@@ -7,7 +7,10 @@ keeps the accounting: the intents buffered since the last write, how many
 reached the broker, and the size of the next chunk. When a write fails it
 raises with ``airlock_undelivered`` listing the chunk's intents, so the
 flush report counts exactly those as failed. :func:`flush_in_chunks` is the
-body of such an executor's ``flush_context``.
+body of such an executor's ``flush_context``. :class:`UnreachableBrokers`,
+which :class:`ChunkedFlush` extends, is the breaker alone, for executors
+that publish each intent at once: once an intent could not connect to its
+broker, the flush's later intents for that broker fail at once.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BrokerUnreachable",
     "ChunkedFlush",
+    "UnreachableBrokers",
     "check_chunk_sizes",
     "connection_refused",
     "could_not_connect",
@@ -66,7 +70,68 @@ def check_chunk_sizes(owner: str, chunk_size: object, first_chunk_size: object) 
             raise ValueError(f"{owner}({name}=...) must be an integer >= 1, got {value!r}")
 
 
-class ChunkedFlush:
+class UnreachableBrokers:
+    """One flush's breaker: the brokers an intent of it could not connect to.
+
+    Publish each intent through :meth:`guarded`. Subclass it, or make one
+    per flush in the executor's ``flush_context`` (the ``django_q``
+    executor does).
+    """
+
+    __slots__ = ("unreachable",)
+
+    #: Names the executor in the errors and notes it writes.
+    label = "airlock"
+
+    def __init__(self) -> None:
+        #: broker -> (the intent, its error) once an intent could not connect to it, until its retry.
+        self.unreachable: dict[Hashable, tuple[Intent, BaseException]] | None = None
+
+    def guarded(self, intent: Intent, broker: Hashable, publish: Callable[[Intent], T]) -> T:
+        """``publish(intent)`` behind the breaker: refused at once by
+        :meth:`check_reachable`, and its failure noted by :meth:`note_failure`."""
+        self.check_reachable(intent, broker)
+        try:
+            return publish(intent)
+        except BaseException as exc:
+            if not hasattr(exc, "airlock_undelivered"):  # a chunk write's failure is noted by deliver()
+                self.note_failure(intent, exc, broker)
+            raise
+
+    def check_reachable(self, intent: Intent, broker: Hashable) -> None:
+        """Raise :class:`BrokerUnreachable` at once if an earlier intent of this
+        flush could not connect to ``broker`` (see :meth:`note_failure`).
+
+        A dead broker costs each publish the client library's own reconnect
+        attempts (Celery's publish retry: about 0.6 s), and under a scope that
+        tries every intent (``fail_fast=False``, ``DjangoScope``'s default)
+        5,000 intents would hold the flush for most of an hour. ``broker``
+        says where ``intent`` goes (a Celery app, a Dramatiq broker): other
+        brokers of the flush are still tried. The intent that failed may be
+        tried again (airlock-retry), which re-opens the way if the broker is
+        back; any other intent for that broker is refused.
+        """
+        down = self.unreachable.get(broker) if self.unreachable else None
+        if down is None:
+            return
+        failed, error = down
+        if same_call(failed, intent):  # its retry (maybe a copy, options stripped): try the broker again
+            del self.unreachable[broker]  # type: ignore[union-attr]
+            return
+        raise BrokerUnreachable(self.label, described(failed), error)
+
+    def note_failure(self, intent: Intent, error: BaseException, broker: Hashable) -> None:
+        """``intent``'s publish to ``broker`` raised ``error``: if it could not
+        connect (:func:`could_not_connect`), the flush's later publishes to
+        that broker are refused by :meth:`check_reachable`. Other errors (a
+        slow reply, a message that cannot be serialised) refuse nothing."""
+        if could_not_connect(error):
+            if self.unreachable is None:
+                self.unreachable = {}
+            self.unreachable[broker] = (intent, error)
+
+
+class ChunkedFlush(UnreachableBrokers):
     """One flush's chunks: what is buffered, what was delivered, the next chunk's size.
 
     Subclasses implement :meth:`_write` (send what is buffered, one round
@@ -84,10 +149,7 @@ class ChunkedFlush:
     An intent counts as delivered once the write of its chunk succeeded.
     """
 
-    __slots__ = ("chunk_size", "delivered", "limit", "pending", "unreachable")
-
-    #: Names the executor in the note added to a failed write's exception.
-    label = "airlock"
+    __slots__ = ("chunk_size", "delivered", "limit", "pending")
     #: True if the transport never resends a write by itself (no automatic
     #: retry on a new connection): then a write that failed because the
     #: broker refused the connection sent nothing, and says so (see :meth:`deliver`).
@@ -97,12 +159,11 @@ class ChunkedFlush:
         if first_chunk_size is None:
             first_chunk_size = chunk_size
         check_chunk_sizes("ChunkedFlush", chunk_size, first_chunk_size)
+        super().__init__()
         self.chunk_size = chunk_size
         self.limit = min(first_chunk_size, chunk_size)  # the size of the chunk being filled
         self.pending: list[Intent] = []  # buffered, not yet written
         self.delivered = 0
-        #: broker -> (the intent, its error) once an intent could not connect to it, until its retry.
-        self.unreachable: dict[Hashable, tuple[Intent, BaseException]] | None = None
 
     def buffered(self, intent: Intent) -> None:
         """``intent``'s publish is buffered: write the chunk if that filled it."""
@@ -147,49 +208,6 @@ class ChunkedFlush:
             raise
         self.delivered += len(chunk)
         self.limit = min(2 * self.limit, self.chunk_size)  # after a success only: a retried intent is written alone
-
-    def guarded(self, intent: Intent, broker: Hashable, publish: Callable[[Intent], T]) -> T:
-        """``publish(intent)`` behind the breaker: refused at once by
-        :meth:`check_reachable`, and its failure noted by :meth:`note_failure`."""
-        self.check_reachable(intent, broker)
-        try:
-            return publish(intent)
-        except BaseException as exc:
-            if not hasattr(exc, "airlock_undelivered"):  # a chunk write's failure is noted by deliver()
-                self.note_failure(intent, exc, broker)
-            raise
-
-    def check_reachable(self, intent: Intent, broker: Hashable) -> None:
-        """Raise :class:`BrokerUnreachable` at once if an earlier intent of this
-        flush could not connect to ``broker`` (see :meth:`note_failure`).
-
-        A dead broker costs each publish the client library's own reconnect
-        attempts (Celery's publish retry: about 0.6 s), and under a scope that
-        tries every intent (``fail_fast=False``, ``DjangoScope``'s default)
-        5,000 intents would hold the flush for most of an hour. ``broker``
-        says where ``intent`` goes (a Celery app, a Dramatiq broker): other
-        brokers of the flush are still tried. The intent that failed may be
-        tried again (airlock-retry), which re-opens the way if the broker is
-        back; any other intent for that broker is refused.
-        """
-        down = self.unreachable.get(broker) if self.unreachable else None
-        if down is None:
-            return
-        failed, error = down
-        if same_call(failed, intent):  # its retry (maybe a copy, options stripped): try the broker again
-            del self.unreachable[broker]  # type: ignore[union-attr]
-            return
-        raise BrokerUnreachable(self.label, described(failed), error)
-
-    def note_failure(self, intent: Intent, error: BaseException, broker: Hashable) -> None:
-        """``intent``'s publish to ``broker`` raised ``error``: if it could not
-        connect (:func:`could_not_connect`), the flush's later publishes to
-        that broker are refused by :meth:`check_reachable`. Other errors (a
-        slow reply, a message that cannot be serialised) refuse nothing."""
-        if could_not_connect(error):
-            if self.unreachable is None:
-                self.unreachable = {}
-            self.unreachable[broker] = (intent, error)
 
     def _write(self) -> None:
         """Send everything buffered in the transport, in one round trip."""
