@@ -72,3 +72,18 @@ def test_unreachable_database_fails_within_the_connect_timeout(djq, closed_port_
     assert report["dispatched"] == []
     assert report["failed"] == [["first", "OperationalError"]]
     assert report["not_attempted"] == ["second"]
+
+
+def test_a_broker_one_intent_could_not_reach_is_not_asked_again_by_the_rest_of_the_flush(djq, closed_port_dsn):
+    """fail_fast=False (DjangoScope's default) tries every intent: without the
+    breaker each one for the dead Redis paid redis-py's reconnect attempts."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    dead_port = conninfo_to_dict(closed_port_dsn)["port"]
+    report = djq.produce("redis_down", AIRLOCK_DJQ_DEAD_REDIS_PORT=str(dead_port))
+    assert report["error"][0] == "airlock.errors.FlushFailed"
+    assert report["dispatched"] == ["first", "last"]  # the configured ORM broker is still used
+    assert report["failed"] == [["r1", "ConnectionError"], ["r2", "BrokerUnreachable"], ["r3", "BrokerUnreachable"]]
+
+    djq.settle(2)
+    assert Counter(label for label, *_ in djq.runs()) == Counter({"first": 1, "last": 1})

@@ -14,14 +14,25 @@ always takes that one), and turns what would still go wrong into a
 - a task keyword argument django-q2 would take as its own: ``func``,
   ``task_name`` and ``q_options`` always, and any option name (``timeout``, ``group``,
   ``hook``) that the intent's options do not set themselves.
+
+Within a flush, once an intent could not connect to its broker (Redis
+refusing the connection, say), the flush's later intents for the same
+broker fail at once with ``BrokerUnreachable`` instead of each waiting out
+the client's reconnect attempts (see ``airlock.executors.chunked``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Hashable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
 
 from airlock import Intent
+from airlock.executors.chunked import UnreachableBrokers
+
+if TYPE_CHECKING:
+    from airlock import FlushReport
 
 __all__ = ["ASYNC_TASK_OPTIONS", "django_q_executor"]
 
@@ -66,6 +77,15 @@ _async_task: Callable[..., Any] | None = None
 _ALWAYS_TAKEN = frozenset({"func", "task_name", "q_options"})
 
 
+class _Breaker(UnreachableBrokers):
+    __slots__ = ()
+    label = "airlock-django-q"
+
+
+#: The breaker of the flush running in this context, if any.
+_breaker: ContextVar[_Breaker | None] = ContextVar("airlock_django_q_breaker", default=None)
+
+
 def django_q_executor(intent: Intent) -> Any:
     """Queue ``intent`` with django-q2; return what ``async_task`` returns.
 
@@ -79,7 +99,9 @@ def django_q_executor(intent: Intent) -> Any:
     different values, and a task keyword argument that django-q2 would take
     as an option. django-q2 is imported on the first call, so Django must be
     configured by then. Broker errors (``django.db.OperationalError`` for
-    the ORM broker, ``redis.ConnectionError``, ...) propagate unchanged.
+    the ORM broker, ``redis.ConnectionError``, ...) propagate unchanged;
+    within a flush, after one that says the broker could not be reached,
+    the flush's later intents for that broker raise ``BrokerUnreachable``.
     """
     kwargs, options = intent.kwargs, intent.dispatch_options
     q_options = _q_options(intent, options) if options else {}
@@ -90,9 +112,39 @@ def django_q_executor(intent: Intent) -> Any:
         if taken:
             _reject_taken_kwargs(intent, taken)
     async_task = _async_task or _load_async_task()
-    if q_options:
-        return async_task(intent.task, *intent.args, **kwargs, **named, q_options=q_options)
-    return async_task(intent.task, *intent.args, **kwargs, **named)
+
+    def queue(intent: Intent) -> Any:
+        if q_options:
+            return async_task(intent.task, *intent.args, **kwargs, **named, q_options=q_options)
+        return async_task(intent.task, *intent.args, **kwargs, **named)
+
+    breaker = _breaker.get()
+    if breaker is None:
+        return queue(intent)
+    return breaker.guarded(intent, _broker_of(q_options), queue)
+
+
+def _broker_of(q_options: Mapping[str, Any]) -> Hashable:
+    """Where ``async_task`` sends an intent with these options: the given
+    broker's class and list key (a new instance per intent is the same
+    broker), else the cluster's configured broker."""
+    broker = q_options.get("broker")
+    if broker is not None:
+        return (type(broker), getattr(broker, "list_key", None))
+    return ("cluster", q_options.get("cluster"))
+
+
+@contextmanager
+def _flush_context(report: FlushReport) -> Iterator[None]:
+    """Entered by the core around a flush: a fresh breaker for it."""
+    token = _breaker.set(_Breaker())
+    try:
+        yield
+    finally:
+        _breaker.reset(token)
+
+
+django_q_executor.flush_context = _flush_context  # type: ignore[attr-defined]
 
 
 def _load_async_task() -> Callable[..., Any]:

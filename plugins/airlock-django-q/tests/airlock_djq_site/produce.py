@@ -50,7 +50,18 @@ def unreachable(run: str) -> None:
     airlock.enqueue(record, "second")
 
 
-SCENARIOS = {f.__name__: f for f in (basic, options, mixed, unreachable)}
+def redis_down(run: str) -> None:
+    from airlock_djq_site.brokers import UnreachableRedis
+
+    airlock.enqueue(record, "first")
+    for label in ("r1", "r2", "r3"):
+        airlock.enqueue(record, label, _dispatch_options={"broker": UnreachableRedis()})
+    airlock.enqueue(record, "last")
+
+
+SCENARIOS = {f.__name__: f for f in (basic, options, mixed, unreachable, redis_down)}
+#: Scope options per scenario (default: none, so fail-fast).
+SCOPE_OPTIONS = {"redis_down": {"fail_fast": False}}
 
 
 def main() -> None:
@@ -58,7 +69,7 @@ def main() -> None:
     out = {"run": run, "pid": os.getpid(), "error": None}
     started = time.monotonic()
     try:
-        with airlock.scope(executor="django_q") as scope:
+        with airlock.scope(executor="django_q", **SCOPE_OPTIONS.get(scenario, {})) as scope:
             SCENARIOS[scenario](run)
         report = scope.report
     except Exception as exc:
