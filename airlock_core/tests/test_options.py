@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import pytest
 
@@ -75,11 +75,17 @@ class TestDeclaredOptions:
             airlock.scope(audit_tag="x")
         assert not isinstance(at_scope.value, airlock.UnknownOptionError)
         assert str(at_scope.value) == (
-            "airlock option 'audit_tag' (priority-plugin) cannot be set on a scope (Scope()); "
-            "it may be set per intent (_dispatch_options)."
+            "airlock option 'audit_tag' (priority-plugin) cannot be set on a scope (airlock.scope(audit_tag=...)) "
+            "(Scope()); it may be set per intent (_dispatch_options)."
         )
         with pytest.raises(airlock.UsageError, match=r"'scope_only' .* cannot be set in configure\(\) .* on a scope"):
             airlock.configure(scope_only=True)
+        with airlock.scope(), pytest.raises(airlock.UsageError) as per_intent:
+            airlock.enqueue(step, "a", _dispatch_options={"scope_only": True})
+        assert str(per_intent.value) == (  # names only where it may be set: not configure(), which refuses it too
+            "airlock option 'scope_only' (priority-plugin) cannot be set per intent (_dispatch_options); "
+            "it may be set on a scope (airlock.scope(scope_only=...))."
+        )
 
     @pytest.mark.parametrize("where", [frozenset({"scopes"}), "scope", frozenset(), ["scope"]])
     def test_where_must_be_a_set_of_the_known_levels(self, where: object) -> None:
@@ -159,6 +165,33 @@ def test_options_hook_must_return_option_objects() -> None:
         airlock.plugins.register(Sloppy(), "sloppy")
     with airlock.scope():  # refused, so not registered
         pass
+
+
+@pytest.mark.parametrize(
+    ("returned", "shown"),
+    [("priority", "got str 'priority'"), (Option("priority", 0, "How urgent."), "got Option Option(")],
+)
+def test_options_hook_returning_one_thing_instead_of_a_list_is_named_whole(returned: object, shown: str) -> None:
+    """Not read item by item: a str was reported by its first letter ("got 'p'")."""
+
+    class OneThing:
+        @airlock.hookimpl
+        def airlock_options(self) -> object:
+            return returned
+
+    with pytest.raises(airlock.PluginLoadError, match=r"must return a list of airlock\.Option objects") as info:
+        airlock.plugins.register(OneThing(), "one-thing")
+    assert shown in str(info.value)
+
+
+def test_options_hook_may_yield_its_options() -> None:
+    class Yielding:
+        @airlock.hookimpl
+        def airlock_options(self) -> Iterator[Option]:
+            yield Option("yielded_level", 0, "A level.")
+
+    with airlock.plugins.registered(Yielding(), "yielding"), airlock.scope(yielded_level=2) as s:
+        assert s.option("yielded_level") == 2
 
 
 class TestExecutorOption:

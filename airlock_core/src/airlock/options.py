@@ -93,15 +93,7 @@ class OptionRegistry:
                 known = [n for n, o in self.by_name.items() if level in o.where]
                 raise UnknownOptionError(name, known, where, _names(parameters_of))
             if level not in option.where:
-                allowed = {
-                    "intent": "per intent (_dispatch_options)",
-                    "scope": "on a scope",
-                    "global": "in configure()",
-                }
-                raise UsageError(
-                    f"airlock option {name!r} ({option.plugin or 'airlock-core'}) cannot be set {allowed[level]} "
-                    f"({where}); it may be set {' or '.join(allowed[w] for w in sorted(option.where))}."
-                )
+                raise _not_settable(name, option, level, where)
             result[name] = option.check(value, where)
         return result
 
@@ -118,11 +110,23 @@ class OptionRegistry:
             if option is None:
                 continue
             if "intent" not in option.where:
-                raise UsageError(
-                    f"airlock option {name!r} cannot be set per intent (_dispatch_options); set it on the scope "
-                    f"(airlock.scope({name}=...)) or with airlock.configure({name}=...)."
-                )
+                raise _not_settable(name, option, "intent", "_dispatch_options")
             option.check(value, "_dispatch_options")
+
+
+def _not_settable(name: str, option: Option, level: str, where: str) -> UsageError:
+    """The error for an option set at a ``level`` it does not allow: it names
+    the places it may be set, and only those."""
+    places = {
+        "intent": "per intent (_dispatch_options)",
+        "scope": f"on a scope (airlock.scope({name}=...))",
+        "global": f"in configure() (airlock.configure({name}=...))",
+    }
+    return UsageError(
+        f"airlock option {name!r} ({option.plugin or 'airlock-core'}) cannot be set {places[level]}"
+        f"{'' if level == 'intent' else f' ({where})'}; it may be set "
+        f"{' or '.join(places[w] for w in sorted(option.where))}."
+    )
 
 
 # -- validators plugins can reuse ------------------------------------------

@@ -9,7 +9,7 @@ plugins and executors alike). Nothing here runs at ``import airlock``.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -131,6 +131,13 @@ def _options_of(impl: pluggy.HookImpl) -> list[Option]:
             f"airlock plugin {impl.plugin_name!r}: airlock_options raised {type(exc).__name__}: {exc}",
             entry_point=impl.plugin_name,
         ) from exc
+    if isinstance(declared, (str, bytes, Mapping, Option)) or not isinstance(declared, Iterable):
+        # a str would be read letter by letter, an Option field by field
+        raise PluginLoadError(
+            f"airlock plugin {impl.plugin_name!r}: airlock_options must return a list of airlock.Option objects, "
+            f"got {type(declared).__name__} {declared!r}",
+            entry_point=impl.plugin_name,
+        )
     return [_with_plugin(option, impl.plugin_name) for option in declared]
 
 
