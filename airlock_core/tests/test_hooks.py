@@ -128,9 +128,29 @@ class TestRegistration:
         plugin = WrongArgs()
         with pytest.raises(airlock.PluginLoadError) as info:
             airlock.plugins.register(plugin, name="wrong-args")
-        assert "wrong-args" in str(info.value)
-        assert "buffer" in str(info.value)
+        assert str(info.value) == (  # one line (it is a row of `airlock plugins`), with the arguments to use
+            "airlock plugin 'wrong-args' implements airlock_enqueue(intent, buffer), but airlock_enqueue passes "
+            "no 'buffer': it passes intent, scope; take any of them, by name."
+        )
         assert not airlock.plugins.get_plugin_manager().is_registered(plugin)
+
+    def test_a_plugin_registered_without_a_name_is_named_after_its_class_or_module(self) -> None:
+        class Audit:
+            @airlock.hookimpl
+            def airlock_enqueue(self, intent: Intent) -> None:
+                pass
+
+        class Broken:
+            @airlock.hookimpl
+            def airlock_enqueue(self, intent: Intent, scop: Any) -> None:
+                pass
+
+        with airlock.plugins.registered(Audit()) as first, airlock.plugins.registered(Audit()) as second:
+            assert (first, second) == ("Audit", "Audit#2")
+        with airlock.plugins.registered(types.ModuleType("audit_hooks")) as module_name:
+            assert module_name == "audit_hooks"
+        with pytest.raises(airlock.PluginLoadError, match=r"^airlock plugin 'Broken' implements airlock_enqueue"):
+            airlock.plugins.register(Broken())
 
     def test_wrapper_on_a_plain_only_hook_is_refused_where_it_is_registered(self) -> None:
         class Wrapping:

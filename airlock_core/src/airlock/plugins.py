@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from . import _state
@@ -120,6 +121,38 @@ class Hooks:
         for impl in reversed([i for i in impls if i.wrapper]):
             call = wrap(positional(impl, args), call, f"{impl.plugin_name}.airlock_execute")
         return call
+
+
+def _readable_name(pm: pluggy.PluginManager, plugin: Any) -> str:
+    """A name for a plugin registered without one: its module's or class's
+    name (pluggy's default is a number), made unique with ``#2``, ``#3``..."""
+    base = getattr(plugin, "__name__", None) if isinstance(plugin, (type, ModuleType)) else None
+    base = base or type(plugin).__name__
+    name, n = base, 1
+    while pm.has_plugin(name):
+        n += 1
+        name = f"{base}#{n}"
+    return name
+
+
+def _wrong_arguments(pm: pluggy.PluginManager, plugin: Any, name: str | None, hooks: list[str]) -> str | None:
+    """Why pluggy refused ``plugin``, in one line, when one of its hooks names
+    an argument the hook does not pass (as pluggy itself reads the arguments)."""
+    import pluggy
+
+    for attr in hooks:
+        opts = pm.parse_hookimpl_opts(plugin, attr)
+        spec = getattr(pm.hook, attr).spec
+        if opts is None or spec is None:
+            continue
+        impl = pluggy.HookImpl(plugin, name or "", getattr(plugin, attr), opts)
+        extra = [arg for arg in impl.argnames if arg not in spec.argnames]
+        if extra:
+            return (
+                f"implements {attr}({', '.join(impl.argnames)}), but {attr} passes no {', '.join(map(repr, extra))}: "
+                f"it passes {', '.join(spec.argnames)}; take any of them, by name."
+            )
+    return None
 
 
 def _options_of(impl: pluggy.HookImpl) -> list[Option]:
@@ -245,7 +278,8 @@ class PluginHost:
         except pluggy.PluginValidationError as exc:
             if pm.is_registered(plugin):  # older pluggy leaves a refused plugin registered
                 pm.unregister(plugin)
-            raise PluginLoadError(f"airlock plugin {name or plugin!r} is invalid: {exc}") from exc
+            why = _wrong_arguments(pm, plugin, name, hook_names) or f"is invalid: {exc}"
+            raise PluginLoadError(f"airlock plugin {name or plugin!r} {why}") from exc
         except ValueError as exc:  # already registered
             raise PluginLoadError(f"airlock plugin {name or plugin!r}: {exc}") from exc
         assert registered_name is not None
@@ -304,6 +338,8 @@ class PluginHost:
     # -- registration for apps and tests ----------------------------------
     def register(self, plugin: Any, name: str | None = None) -> str:
         pm = self.pm
+        if name is None:
+            name = _readable_name(pm, plugin)
         healthy = not self._errors and self._refusal(pm) is None  # else the others' errors are raised anyway
         registered_name = self._register(pm, plugin, name)
         refused = self._refusal(pm) if healthy else None
@@ -377,7 +413,8 @@ _host = PluginHost()
 
 
 def register(plugin: Any, name: str | None = None) -> str:
-    """Register a hook plugin (module, class or instance with hookimpls); returns its name.
+    """Register a hook plugin (module, class or instance with hookimpls); returns its name:
+    ``name``, else the module's or class's name (``Audit``, then ``Audit#2``).
 
     Takes effect for scopes opened afterwards. Raises
     :class:`~airlock.PluginLoadError` if it implements an unknown hook or a
