@@ -188,7 +188,7 @@ class TestBrokenPlugins:
         except airlock.PluginLoadError as exc:
             print(json.dumps([str(exc), exc.distribution, exc.entry_point, type(exc.__cause__).__name__]))
         """
-        result = venv.python_code(code, env={"AIRLOCK_DISABLE_PLUGINS": "typo_hooks,twin_hooks"})
+        result = venv.python_code(code, env={"AIRLOCK_DISABLE_PLUGINS": "typo_hooks,twin_hooks,wrapping_hooks"})
         assert ok(result).splitlines()[0] == "imported"
         message, distribution, entry_point, cause = last_json(result)  # type: ignore[misc]
         assert distribution == "airlock-fixture-broken"
@@ -196,6 +196,25 @@ class TestBrokenPlugins:
         assert cause == "ModuleNotFoundError"
         assert "airlock-fixture-broken" in message and "broken_import" in message
         assert "airlock_fixture_backend_that_does_not_exist" in message
+
+    def test_a_scope_names_every_broken_hook_plugin_at_once(self, venv: Venv) -> None:
+        """Not one per fix-and-retry: each load error and each loaded plugin that cannot be used."""
+        code = """
+        import airlock
+        try:
+            airlock.scope()
+        except airlock.PluginLoadError as exc:
+            print(exc)
+        """
+        lines = ok(venv.python_code(code)).splitlines()
+        assert lines[0].startswith("4 problems with airlock plugins; fix or uninstall each")
+        for name, why in [
+            ("broken_import", "airlock_fixture_backend_that_does_not_exist"),
+            ("typo_hooks", "airlock_afterflush"),
+            ("twin_hooks", "loads none of them"),
+            ("wrapping_hooks", "does not support hook wrappers"),
+        ]:
+            assert any(name in line and why in line for line in lines[1:]), (name, lines)
 
     def test_unknown_hook_names_distribution_and_entry_point(self, venv: Venv) -> None:
         code = """

@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -95,6 +96,11 @@ class TestPlugins:
             def airlock_options(self) -> list[airlock.Option]:
                 return [airlock.Option("tag", None, "A tag.")]
 
+        class BadWrap:
+            @airlock.hookimpl(wrapper=True)
+            def airlock_enqueue(self) -> Iterator[None]:
+                yield
+
         # Loaded as from entry points: plugins.register() would refuse each of these at once.
         pm = airlock.plugins.get_plugin_manager()
         for plugin, name in [
@@ -102,19 +108,25 @@ class TestPlugins:
             (NotOptions(), "not-options"),
             (FirstTagger(), "first-tagger"),
             (FirstTagger(), "second-tagger"),
+            (BadWrap(), "bad-wrap"),
         ]:
             pm.register(plugin, name=name)
             airlock.plugins._host._infos[name] = airlock.plugins._host._info(name, plugin, "", "", "test")
             airlock.plugins._host._hooks = None
             request.addfinalizer(lambda name=name: airlock.plugins.unregister(name=name))
-        with pytest.raises(airlock.PluginLoadError, match=r"airlock plugin '(missing-dependency|not-options)': "):
+        with pytest.raises(airlock.PluginLoadError) as every:
             airlock.scope()
+        lines = str(every.value).splitlines()  # every problem, not only the first one found
+        assert lines[0].startswith("4 problems with airlock plugins; fix or uninstall each")
+        named = sorted(line.split("'")[1] for line in lines[1:])
+        assert named == ["bad-wrap", "missing-dependency", "not-options", "tag"]
         cli.main(["plugins", "--json"])
         errors = {row["name"]: row["error"] for row in json.loads(capsys.readouterr().out) if row["kind"] == "hooks"}
         assert "airlock_options raised ImportError: optional dependency 'foo' missing" in errors["missing-dependency"]
         assert "must return airlock.Option objects, got ('x', 1)" in errors["not-options"]
         assert "declares the option 'tag', as 'second-tagger' does" in errors["first-tagger"]
         assert "declares the option 'tag', as 'first-tagger' does" in errors["second-tagger"]
+        assert "airlock_enqueue does not support hook wrappers" in errors["bad-wrap"]
         assert errors["airlock-core"] == ""
 
     def test_console_script_and_python_m_agree(self) -> None:

@@ -82,7 +82,7 @@ class Hooks:
         self.after_flush = tuple(self._plain(pm, "airlock_after_flush", ("scope", "report")))
         self.before_flush = tuple(
             (impl.plugin_name, positional(impl, ("scope", "intents", "buffered")), "intents" in impl.argnames)
-            for impl in call_order(self._impls(pm, "airlock_before_flush", wrappers=False))
+            for impl in call_order(self._impls(pm, "airlock_before_flush"))
             if impl.plugin_name not in skip
         )
         self.execute = self._execute(pm, skip)
@@ -92,28 +92,22 @@ class Hooks:
         self.idle = Hooks(pm, options, gated) if gated and not skip else self
 
     @staticmethod
-    def _impls(pm: pluggy.PluginManager, name: str, wrappers: bool) -> list[pluggy.HookImpl]:
+    def _impls(pm: pluggy.PluginManager, name: str) -> list[pluggy.HookImpl]:
         impls = getattr(pm.hook, name).get_hookimpls()
         for impl in impls:
-            if impl.hookwrapper or (impl.wrapper and not wrappers):
-                advice = (
-                    "use @airlock.hookimpl(wrapper=True), not the old hookwrapper=True."
-                    if wrappers
-                    else f"{name} does not support hook wrappers; use a plain implementation."
-                )
-                raise PluginLoadError(f"airlock plugin {impl.plugin_name!r}: {advice}", entry_point=impl.plugin_name)
+            _check_wrapping(impl, name)
         return impls
 
     def _plain(self, pm: pluggy.PluginManager, name: str, args: tuple[str, ...]) -> list[Any]:
         from ._hookcall import call_order, positional
 
-        return [positional(impl, args) for impl in call_order(self._impls(pm, name, wrappers=False))]
+        return [positional(impl, args) for impl in call_order(self._impls(pm, name))]
 
     def _execute(self, pm: pluggy.PluginManager, skip: frozenset[str]) -> Any:
         from ._hookcall import call_order, first_result, positional, wrap
 
         args = ("intent", "executor", "scope")
-        impls = [i for i in call_order(self._impls(pm, "airlock_execute", wrappers=True)) if i.plugin_name not in skip]
+        impls = [i for i in call_order(self._impls(pm, "airlock_execute")) if i.plugin_name not in skip]
         plain = [i for i in impls if not i.wrapper]
         if len(impls) == 1 and impls[0].plugin_name == CORE_PLUGIN:
             return None
@@ -121,6 +115,47 @@ class Hooks:
         for impl in reversed([i for i in impls if i.wrapper]):
             call = wrap(positional(impl, args), call, f"{impl.plugin_name}.airlock_execute")
         return call
+
+
+#: The hooks that take wrappers (``@airlock.hookimpl(wrapper=True)``).
+_WRAPPABLE = frozenset({"airlock_execute"})
+
+
+def _check_wrapping(impl: pluggy.HookImpl, hook: str) -> None:
+    """``PluginLoadError`` naming the plugin if ``impl`` wraps ``hook`` the way it may not."""
+    if impl.hookwrapper or (impl.wrapper and hook not in _WRAPPABLE):
+        advice = (
+            "use @airlock.hookimpl(wrapper=True), not the old hookwrapper=True."
+            if hook in _WRAPPABLE
+            else f"{hook} does not support hook wrappers; use a plain implementation."
+        )
+        raise PluginLoadError(f"airlock plugin {impl.plugin_name!r}: {advice}", entry_point=impl.plugin_name)
+
+
+def _problems_of_registered(pm: pluggy.PluginManager) -> list[Exception]:
+    """Every reason the registered plugins cannot be used together, each
+    naming its plugin: a hook wrapped where it may not be, an
+    ``airlock_options`` that fails, an option declared twice."""
+    from ._hookcall import call_order
+
+    problems: list[Exception] = []
+    declared: list[Option] = []
+    for impl in call_order(pm.hook.airlock_options.get_hookimpls()):
+        try:
+            declared.extend(_options_of(impl))
+        except PluginLoadError as error:
+            problems.append(error)
+    try:
+        OptionRegistry(declared)
+    except UsageError as error:
+        problems.append(error)
+    for hook in ("airlock_enqueue", "airlock_before_flush", "airlock_execute", "airlock_after_flush"):
+        for impl in getattr(pm.hook, hook).get_hookimpls():
+            try:
+                _check_wrapping(impl, hook)
+            except PluginLoadError as error:
+                problems.append(error)
+    return problems
 
 
 def _readable_name(pm: pluggy.PluginManager, plugin: Any) -> str:
@@ -322,18 +357,44 @@ class PluginHost:
 
     # -- the hot path's view --------------------------------------------------
     def hooks(self) -> Hooks:
-        """The cached hook callers; raises the first plugin load error, if any."""
+        """The cached hook callers; raises, naming every plugin that cannot be used, if any."""
         hooks = self._hooks
         if hooks is None:
             pm = self.pm
             if self._errors:
-                raise self._errors[0]
-            hooks = self._hooks = Hooks(pm)
+                raise self._problem(pm)
+            try:
+                hooks = Hooks(pm)
+            except (PluginLoadError, UsageError) as error:
+                raise self._problem(pm, error)  # noqa: B904 (each problem keeps its own cause)
+            self._hooks = hooks
             for info in self._infos.values():
                 info.options = [o for o in hooks.options.by_name.values() if o.plugin == info.name]
         elif self._errors:
-            raise self._errors[0]
+            raise self._problem(self.pm)
         return hooks
+
+    def _problems(self, pm: pluggy.PluginManager) -> list[Exception]:
+        """Why plugins cannot be used: those that failed to load, and the registered ones' problems."""
+        return [*self._errors, *_problems_of_registered(pm)]
+
+    def _problem(self, pm: pluggy.PluginManager, found: Exception | None = None) -> Exception:
+        """One error for every problem there is (``found``, the one that
+        surfaced first, if nothing else is found): itself if it is alone,
+        else a ``PluginLoadError`` listing each on a line of its own."""
+        problems = self._problems(pm) or ([found] if found is not None else [])
+        if len(problems) == 1:
+            return problems[0]
+        listed = "\n".join(f"- {problem}" for problem in problems)
+        first = problems[0]
+        every = PluginLoadError(
+            f"{len(problems)} problems with airlock plugins; fix or uninstall each, or skip it with "
+            f"AIRLOCK_DISABLE_PLUGINS=name,...:\n{listed}",
+            entry_point=getattr(first, "entry_point", ""),
+            distribution=getattr(first, "distribution", ""),
+        )
+        every.__cause__ = first  # the others are in the message
+        return every
 
     # -- registration for apps and tests ----------------------------------
     def register(self, plugin: Any, name: str | None = None) -> str:
@@ -363,11 +424,8 @@ class PluginHost:
             self.hooks()
         except (PluginLoadError, UsageError) as error:
             # Shown per plugin; the healthy plugins' options are still worth listing.
-            self._blame(error)
-            if self._errors:  # raised before building the hooks, which may refuse a loaded plugin too
-                refused = self._refusal(self.pm)
-                if refused is not None:
-                    self._blame(refused)
+            for problem in self._problems(self.pm) or [error]:
+                self._blame(problem)
             infos = [info for info in self._infos.values() if not info.error]
             for info in infos:
                 try:
