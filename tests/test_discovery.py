@@ -286,6 +286,30 @@ class TestDisabling:
         result = select(venv, scope_args="executor='fixture_exec'", env=env)
         assert result == {"dispatched": ["send_email"], "seen": []}
 
+    @pytest.mark.parametrize(
+        ("env", "why"),
+        [
+            ({"AIRLOCK_DISABLE_PLUGINS": "fixture_hooks"}, "AIRLOCK_DISABLE_PLUGINS"),
+            ({"AIRLOCK_DISABLE_PLUGIN_AUTOLOAD": "1"}, "AIRLOCK_DISABLE_PLUGIN_AUTOLOAD"),
+        ],
+    )
+    def test_an_option_of_a_disabled_plugin_is_unknown_and_the_error_says_it_is_disabled(
+        self, venv: Venv, env: dict[str, str], why: str
+    ) -> None:
+        code = """
+        import airlock
+        try:
+            airlock.scope(fixture_label="x")
+        except airlock.UnknownOptionError as exc:
+            print(exc)
+        """
+        blocked = "broken_import,typo_hooks,twin_hooks,wrapping_hooks"
+        if "AIRLOCK_DISABLE_PLUGINS" in env:
+            env = {"AIRLOCK_DISABLE_PLUGINS": f"{env['AIRLOCK_DISABLE_PLUGINS']},{blocked}"}
+        out = ok(venv.python_code(code, env=env))
+        assert out.startswith("Unknown airlock option 'fixture_label'")
+        assert f"Installed but not loaded ({why}): " in out and "fixture_hooks" in out.split("not loaded")[1]
+
     def test_disabled_executor_is_unknown(self, venv: Venv) -> None:
         code = """
         import airlock
@@ -355,4 +379,22 @@ class TestPluginsCommand:
         result = command("plugins", env={"AIRLOCK_DISABLE_PLUGINS": blocked})
         assert result.returncode == 0, result.stdout + result.stderr
         assert "ERROR" not in result.stdout
-        assert "fixture_exec" in result.stdout and "broken" not in result.stdout
+        rows = [line.split() for line in result.stdout.splitlines()[2:] if line and not line.startswith(" ")]
+        assert ["executor", "fixture_exec"] in [row[:2] for row in rows]
+        disabled = {row[1] for row in rows if row[-1] == "(disabled)"}  # still listed, marked (twins twice)
+        assert disabled == set(blocked.split(","))
+
+    def test_json_marks_disabled_plugins_and_a_name_nothing_provides_is_warned_of(
+        self, command: Callable[..., subprocess.CompletedProcess[str]]
+    ) -> None:
+        """A plugin the environment disables does not vanish from the listing,
+        and a misspelt name in the list (which disables nothing) is said."""
+        blocked = "broken_import,typo_hooks,broken_exec,class_exec,twin_exec,twin_hooks,wrapping_hooks"
+        result = command("plugins", "--json", env={"AIRLOCK_DISABLE_PLUGINS": f"{blocked},fixture_hooks,fixture_hoks"})
+        rows = {(row["kind"], row["name"]): row for row in json.loads(result.stdout)}
+        hooks = rows[("hooks", "fixture_hooks")]
+        assert (hooks["disabled"], hooks["distribution"], hooks["error"]) == (True, "airlock-fixture-good", "")
+        assert rows[("executor", "fixture_exec")]["disabled"] is False
+        assert result.stderr.strip() == (
+            "airlock: AIRLOCK_DISABLE_PLUGINS names 'fixture_hoks', which nothing installed provides"
+        )

@@ -56,8 +56,9 @@ class TestPlugins:
         core = by_name[("hooks", "airlock-core")]
         assert {"airlock_execute", "airlock_options"} <= set(core["hooks"])
         assert {o["name"] for o in core["options"]} >= {"fail_fast", "executor"}
+        keys = {"name", "kind", "distribution", "version", "entry_point", "hooks", "options", "error", "disabled"}
         for row in rows:
-            assert set(row) == {"name", "kind", "distribution", "version", "entry_point", "hooks", "options", "error"}
+            assert set(row) == keys
 
     def test_shows_run_time_plugins_and_executors(  # type: ignore[no-untyped-def]
         self, capsys: pytest.CaptureFixture[str], airlock_plugin, executor_named

@@ -68,6 +68,41 @@ def _plugin_rows() -> list[dict[str, Any]]:
     ]
 
 
+def _disabled_rows() -> list[dict[str, Any]]:
+    """The installed executors and hook plugins the environment keeps from loading."""
+    from .executors import GROUP, _not_loaded
+    from .plugins import PROJECT
+
+    rows = []
+    for group, kind in ((GROUP, "executor"), (PROJECT, "hooks")):
+        for ep in sorted(_not_loaded(group), key=lambda ep: ep.name):
+            rows.append(
+                {
+                    "name": ep.name,
+                    "kind": kind,
+                    "distribution": ep.dist.name if ep.dist else "",
+                    "version": ep.dist.version if ep.dist else "",
+                    "entry_point": ep.value,
+                    "hooks": [],
+                    "options": [],
+                    "error": "",
+                    "disabled": True,
+                }
+            )
+    return rows
+
+
+def _unknown_disabled_names() -> list[str]:
+    """The names ``AIRLOCK_DISABLE_PLUGINS`` lists that no installed entry point has (typos)."""
+    from importlib.metadata import entry_points
+
+    from .executors import GROUP, _blocked_names
+    from .plugins import PROJECT
+
+    installed = {ep.name for group in (GROUP, PROJECT) for ep in entry_points(group=group)}
+    return sorted(_blocked_names() - installed)
+
+
 def _print_table(rows: list[dict[str, Any]]) -> None:
     columns = ("kind", "name", "distribution", "version", "hooks / entry point")
     table = [
@@ -76,7 +111,7 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
             r["name"],
             r["distribution"] or "-",
             r["version"] or "-",
-            ", ".join(r["hooks"]) if r["hooks"] else r["entry_point"],
+            ", ".join(r["hooks"]) if r["hooks"] else r["entry_point"] + (" (disabled)" if r["disabled"] else ""),
         )
         for r in rows
     ]
@@ -93,13 +128,15 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
-    """List installed executors and hook plugins; exit 1 if any failed to load."""
-    rows = _executor_rows() + _plugin_rows()
+    """List installed executors and hook plugins, disabled ones too; exit 1 if any failed to load."""
+    rows = [{**row, "disabled": False} for row in _executor_rows() + _plugin_rows()] + _disabled_rows()
     if args.json:
         json.dump(rows, sys.stdout, indent=2)
         print()
     else:
         _print_table(rows)
+    for name in _unknown_disabled_names():
+        print(f"airlock: AIRLOCK_DISABLE_PLUGINS names {name!r}, which nothing installed provides", file=sys.stderr)
     return 1 if any(r["error"] for r in rows) else 0
 
 

@@ -120,11 +120,13 @@ class UnknownOptionError(UsageError):
             hint = f" Did you mean the parameter {guess!r}?"
         else:
             hint = f" Did you mean {guess!r}?" if guess else ""
+        from .executors import disabled_plugins_note
+
         super().__init__(
             f"Unknown airlock option {name!r} passed to {where}.{hint} "
             f"Known options: {', '.join(self.known) or '(none)'}. "
             "Options come from airlock-core and installed plugins; "
-            "run `airlock plugins` to see which plugin declares which."
+            f"run `airlock plugins` to see which plugin declares which.{disabled_plugins_note()}"
         )
 
 

@@ -8,7 +8,6 @@ plugins and executors alike). Nothing here runs at ``import airlock``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -17,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import _state
 from .errors import PluginLoadError, UsageError
-from .executors import _claims, _dist
+from .executors import _autoload_disabled, _claims, _dist
 from .options import Option, OptionRegistry
 
 if TYPE_CHECKING:
@@ -259,7 +258,7 @@ class PluginHost:
             self._pm = pm
             self._infos = {CORE_PLUGIN: self._info(CORE_PLUGIN, _builtin, "airlock-core", __version__, "(built in)")}
             self._errors = []
-            if os.environ.get("AIRLOCK_DISABLE_PLUGIN_AUTOLOAD", "").strip().lower() not in ("", "0", "false", "no"):
+            if _autoload_disabled():
                 return pm
             self._autoload(pm)
         return self._pm

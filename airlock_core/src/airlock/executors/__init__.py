@@ -99,7 +99,34 @@ def _forget_default() -> None:
 
 
 def _blocked_names() -> set[str]:
+    """The entry-point names ``AIRLOCK_DISABLE_PLUGINS`` lists (hook plugins and executors alike)."""
     return {n.strip() for n in os.environ.get("AIRLOCK_DISABLE_PLUGINS", "").split(",") if n.strip()}
+
+
+def _autoload_disabled() -> bool:
+    """True when ``AIRLOCK_DISABLE_PLUGIN_AUTOLOAD`` says to load no entry-point hook plugin."""
+    return os.environ.get("AIRLOCK_DISABLE_PLUGIN_AUTOLOAD", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _not_loaded(group: str) -> list[EntryPoint]:
+    """The installed entry points of ``group`` the environment keeps from loading:
+    those ``AIRLOCK_DISABLE_PLUGINS`` lists, and every hook plugin under
+    ``AIRLOCK_DISABLE_PLUGIN_AUTOLOAD``."""
+    from importlib.metadata import entry_points
+
+    every = group != GROUP and _autoload_disabled()
+    blocked = _blocked_names()
+    return [ep for ep in entry_points(group=group) if every or ep.name in blocked]
+
+
+def disabled_plugins_note() -> str:
+    """A sentence naming the installed hook plugins the environment keeps from
+    loading, for errors about a name one of them may declare; or ``""``."""
+    names = sorted({ep.name for ep in _not_loaded("airlock")})
+    if not names:
+        return ""
+    why = "AIRLOCK_DISABLE_PLUGIN_AUTOLOAD" if _autoload_disabled() else "AIRLOCK_DISABLE_PLUGINS"
+    return f" Installed but not loaded ({why}): {', '.join(names)}."
 
 
 def executor_entry_points() -> dict[str, EntryPoint]:
