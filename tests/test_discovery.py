@@ -355,6 +355,8 @@ class TestPluginsCommand:
             assert rows[key]["distribution"] == "airlock-fixture-broken"
             assert key[1] in rows[key]["error"]
         assert "airlock_fixture_backend_that_does_not_exist" in rows[("hooks", "broken_import")]["error"]
+        for twin in (("executor", "twin_exec"), ("hooks", "twin_hooks")):  # every distribution that provides it
+            assert sorted(rows[twin]["distribution"].split(", ")) == ["airlock-fixture-broken", "airlock-fixture-good"]
         assert "airlock_afterflush" in rows[("hooks", "typo_hooks")]["error"]
         # It loads, but every scope would fail: listed with that error, behind the load errors.
         assert "airlock_after_flush does not support hook wrappers" in rows[("hooks", "wrapping_hooks")]["error"]

@@ -13,16 +13,17 @@ __all__ = ["main"]
 
 def _executor_rows() -> list[dict[str, Any]]:
     from .errors import PluginLoadError
-    from .executors import _registered, executor_entry_points, resolve_executor
+    from .executors import _clashes, _registered, executor_entry_points, resolve_executor
     from .plugins import _RUN_TIME
 
     rows = []
     for name, ep in sorted(executor_entry_points().items()):
         dist = ep.dist
+        claims = _clashes.get(name, [ep])  # a name several distributions provide: all of them
         row = {
             "name": name,
             "kind": "executor",
-            "distribution": dist.name if dist else "",
+            "distribution": ", ".join(claim.dist.name for claim in claims if claim.dist),
             "version": dist.version if dist else "",
             "entry_point": ep.value,
             "hooks": [],
