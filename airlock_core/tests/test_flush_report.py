@@ -172,6 +172,28 @@ class TestDispatchTheRest:
         assert len(info.value.airlock_report.not_attempted) == 1  # type: ignore[attr-defined]
 
 
+def test_failed_copies_of_one_intent_keep_their_flush_order(airlock_plugin) -> None:  # type: ignore[no-untyped-def]
+    """Copies share the original's task, args and kwargs: each keeps its own place."""
+
+    class Fanout:
+        @airlock.hookimpl
+        def airlock_before_flush(self, intents: list[Intent]) -> list[Intent]:
+            a, b = intents
+            return [a.replace(dispatch_options={"q": 1}), b, a.replace(dispatch_options={"q": 2})]
+
+    def refuse(intent: Intent) -> None:
+        raise ConnectionError(intent.dispatch_options)
+
+    airlock_plugin(Fanout(), "fanout")
+    with pytest.raises(airlock.FlushFailed) as info:
+        with airlock.scope(executor=refuse, fail_fast=False):
+            airlock.enqueue(step, "a")
+            airlock.enqueue(step, "b")
+    failed = info.value.airlock_report.failed
+    assert [(i.args[0], i.dispatch_options) for i, _ in failed] == [("a", {"q": 1}), ("b", None), ("a", {"q": 2})]
+    assert [e for _, e in failed] == list(info.value.exceptions)
+
+
 class TestFates:
     def test_dropped_names_the_policy(self) -> None:
         local = airlock.BlockTasks({"step"})

@@ -106,8 +106,22 @@ def _failed_in_flush_order(report: FlushReport, intents: Sequence[Any]) -> None:
     failed = report.failed
     if len(failed) < 2:
         return
-    position = {(id(item[0]), id(item[1]), id(item[2])): n for n, item in enumerate(intents)}
-    failed.sort(key=lambda pair: position.get((id(pair[0][0]), id(pair[0][1]), id(pair[0][2])), len(position)))
+    by_identity = {id(item): n for n, item in enumerate(intents)}
+    by_call: dict[tuple[int, int, int], list[int]] = {}
+    for n, item in enumerate(intents):
+        by_call.setdefault((id(item[0]), id(item[1]), id(item[2])), []).append(n)
+    taken: set[int] = set()
+
+    def place(pair: tuple[Intent, BaseException]) -> int:
+        intent = pair[0]
+        n = by_identity.get(id(intent))
+        if n is None:  # a copy: the first place of its call not taken yet
+            places = by_call.get((id(intent[0]), id(intent[1]), id(intent[2])), ())
+            n = next((p for p in places if p not in taken), len(intents))
+        taken.add(n)
+        return n
+
+    failed.sort(key=place)  # sort computes the keys first, in list order
 
 
 def _raise_failed(
