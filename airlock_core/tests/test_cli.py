@@ -97,6 +97,11 @@ class TestPlugins:
             def airlock_options(self) -> list[airlock.Option]:
                 return [airlock.Option("tag", None, "A tag.")]
 
+        class FirstLabeller:
+            @airlock.hookimpl
+            def airlock_options(self) -> list[airlock.Option]:
+                return [airlock.Option("label", None, "A label.")]
+
         class BadWrap:
             @airlock.hookimpl(wrapper=True)
             def airlock_enqueue(self) -> Iterator[None]:
@@ -109,6 +114,8 @@ class TestPlugins:
             (NotOptions(), "not-options"),
             (FirstTagger(), "first-tagger"),
             (FirstTagger(), "second-tagger"),
+            (FirstLabeller(), "first-labeller"),
+            (FirstLabeller(), "second-labeller"),
             (BadWrap(), "bad-wrap"),
         ]:
             pm.register(plugin, name=name)
@@ -118,9 +125,9 @@ class TestPlugins:
         with pytest.raises(airlock.PluginLoadError) as every:
             airlock.scope()
         lines = str(every.value).splitlines()  # every problem, not only the first one found
-        assert lines[0].startswith("4 problems with airlock plugins; fix or uninstall each")
+        assert lines[0].startswith("5 problems with airlock plugins; fix or uninstall each")
         named = sorted(line.split("'")[1] for line in lines[1:])
-        assert named == ["bad-wrap", "missing-dependency", "not-options", "tag"]
+        assert named == ["bad-wrap", "label", "missing-dependency", "not-options", "tag"]  # each clash too
         cli.main(["plugins", "--json"])
         errors = {row["name"]: row["error"] for row in json.loads(capsys.readouterr().out) if row["kind"] == "hooks"}
         assert "airlock_options raised ImportError: optional dependency 'foo' missing" in errors["missing-dependency"]

@@ -152,6 +152,17 @@ class TestRegistration:
         with pytest.raises(airlock.PluginLoadError, match=r"^airlock plugin 'Broken' implements airlock_enqueue"):
             airlock.plugins.register(Broken())
 
+    def test_registering_the_same_object_twice_names_it_as_registered(self) -> None:
+        class Audit:
+            @airlock.hookimpl
+            def airlock_enqueue(self, intent: Intent) -> None:
+                pass
+
+        audit = Audit()
+        with airlock.plugins.registered(audit):
+            with pytest.raises(airlock.PluginLoadError, match=r"^airlock plugin 'Audit' is already registered"):
+                airlock.plugins.register(audit)
+
     def test_wrapper_on_a_plain_only_hook_is_refused_where_it_is_registered(self) -> None:
         class Wrapping:
             @airlock.hookimpl(wrapper=True)

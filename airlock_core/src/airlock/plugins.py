@@ -144,10 +144,15 @@ def _problems_of_registered(pm: pluggy.PluginManager) -> list[Exception]:
             declared.extend(_options_of(impl))
         except PluginLoadError as error:
             problems.append(error)
-    try:
-        OptionRegistry(declared)
-    except UsageError as error:
-        problems.append(error)
+    declaring: dict[str, list[Option]] = {}
+    for option in declared:
+        declaring.setdefault(option.name, []).append(option)
+    for same_name in declaring.values():
+        if len(same_name) > 1:  # one problem per option declared twice, not only the first
+            try:
+                OptionRegistry(same_name)
+            except UsageError as error:
+                problems.append(error)
     for hook in ("airlock_enqueue", "airlock_before_flush", "airlock_execute", "airlock_after_flush"):
         for impl in getattr(pm.hook, hook).get_hookimpls():
             try:
@@ -175,6 +180,8 @@ def _wrong_arguments(pm: pluggy.PluginManager, plugin: Any, name: str | None, ho
     import pluggy
 
     for attr in hooks:
+        if not hasattr(plugin, attr):  # pluggy 1.5's parse_hookimpl_opts reads it without a default
+            continue
         opts = pm.parse_hookimpl_opts(plugin, attr)
         spec = getattr(pm.hook, attr).spec
         if opts is None or spec is None:
@@ -398,6 +405,8 @@ class PluginHost:
     # -- registration for apps and tests ----------------------------------
     def register(self, plugin: Any, name: str | None = None) -> str:
         pm = self.pm
+        if pm.is_registered(plugin):
+            raise PluginLoadError(f"airlock plugin {pm.get_name(plugin)!r} is already registered (this very object).")
         if name is None:
             name = _readable_name(pm, plugin)
         healthy = not self._errors and self._refusal(pm) is None  # else the others' errors are raised anyway
