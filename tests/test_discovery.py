@@ -383,8 +383,8 @@ class TestPluginsCommand:
         assert "ERROR" not in result.stdout
         rows = [line.split() for line in result.stdout.splitlines()[2:] if line and not line.startswith(" ")]
         assert ["executor", "fixture_exec"] in [row[:2] for row in rows]
-        disabled = {row[1] for row in rows if row[-1] == "(disabled)"}  # still listed, marked (twins twice)
-        assert disabled == set(blocked.split(","))
+        disabled = sorted(row[1] for row in rows if row[-1] == "(disabled)")  # still listed, marked, once each
+        assert disabled == sorted(blocked.split(","))
 
     def test_json_marks_disabled_plugins_and_a_name_nothing_provides_is_warned_of(
         self, command: Callable[..., subprocess.CompletedProcess[str]]
@@ -397,6 +397,11 @@ class TestPluginsCommand:
         hooks = rows[("hooks", "fixture_hooks")]
         assert (hooks["disabled"], hooks["distribution"], hooks["error"]) == (True, "airlock-fixture-good", "")
         assert rows[("executor", "fixture_exec")]["disabled"] is False
+        twin = rows[("hooks", "twin_hooks")]
+        assert twin["disabled"] and sorted(twin["distribution"].split(", ")) == [
+            "airlock-fixture-broken",
+            "airlock-fixture-good",
+        ]
         assert result.stderr.strip() == (
             "airlock: AIRLOCK_DISABLE_PLUGINS names 'fixture_hoks', which nothing installed provides"
         )

@@ -76,14 +76,18 @@ def _disabled_rows() -> list[dict[str, Any]]:
 
     rows = []
     for group, kind in ((GROUP, "executor"), (PROJECT, "hooks")):
-        for ep in sorted(_not_loaded(group), key=lambda ep: ep.name):
+        by_name: dict[str, list[Any]] = {}
+        for ep in _not_loaded(group):
+            by_name.setdefault(ep.name, []).append(ep)
+        for name, eps in sorted(by_name.items()):  # a name several distributions provide: one row, all of them
+            dists = [ep.dist for ep in eps if ep.dist]
             rows.append(
                 {
-                    "name": ep.name,
+                    "name": name,
                     "kind": kind,
-                    "distribution": ep.dist.name if ep.dist else "",
-                    "version": ep.dist.version if ep.dist else "",
-                    "entry_point": ep.value,
+                    "distribution": ", ".join(dist.name for dist in dists),
+                    "version": dists[0].version if len(dists) == 1 else "",
+                    "entry_point": eps[0].value,
                     "hooks": [],
                     "options": [],
                     "error": "",
