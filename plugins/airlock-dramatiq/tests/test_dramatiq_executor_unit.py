@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -200,20 +201,22 @@ def _stub_actor() -> tuple[Any, Any]:
 
 
 @pytest.mark.parametrize(
-    ("option", "advice"),
+    ("option", "value", "advice"),
     [
-        ("countdown", "Dramatiq's is delay, in milliseconds"),
-        ("eta", "Dramatiq's is delay, in milliseconds"),
-        ("dealy", "did you mean 'delay'"),
-        ("max_retry", "did you mean 'max_retries'"),
+        ("countdown", 3600, "Dramatiq's is delay, in milliseconds"),
+        ("eta", datetime(2030, 1, 1, tzinfo=timezone.utc), "Dramatiq's eta is a number, milliseconds since the epoch"),
+        ("dealy", 3600, "did you mean 'delay'"),
+        ("max_retry", 3, "did you mean 'max_retries'"),
     ],
 )
-def test_an_option_dramatiq_would_silently_ignore_is_refused_before_anything_is_sent(option: str, advice: str) -> None:
-    """Dramatiq keeps any message option: a Celery countdown or a typo would
-    send the message at once, with nothing to say the delay was lost."""
+def test_an_option_dramatiq_would_silently_ignore_is_refused_before_anything_is_sent(
+    option: str, value: object, advice: str
+) -> None:
+    """Dramatiq keeps any message option: a Celery countdown, Celery's datetime
+    eta or a typo would send the message at once, with nothing to say the delay was lost."""
     broker, actor = _stub_actor()
     with pytest.raises(TypeError, match=rf"ignore the dispatch option '{option}' of actor 'remind'.*{advice}"):
-        dramatiq_executor(Intent(actor, (1,), dispatch_options={option: 3600}))
+        dramatiq_executor(Intent(actor, (1,), dispatch_options={option: value}))
     assert all(queue.qsize() == 0 for queue in broker.queues.values())
 
 
@@ -222,4 +225,6 @@ def test_the_options_of_one_s_own_middleware_and_priority_reach_the_message() ->
     broker, actor = _stub_actor()
     message = dramatiq_executor(Intent(actor, (1,), dispatch_options={"tenant": "acme", "priority": 9, "delay": 5}))
     assert message.options["tenant"] == "acme" and message.options["priority"] == 9
+    at = dramatiq_executor(Intent(actor, (2,), dispatch_options={"eta": 1_900_000_000_000}))  # Dramatiq's own eta
+    assert at.options["eta"] == 1_900_000_000_000
     assert broker.queues["default.DQ"].qsize() == 1

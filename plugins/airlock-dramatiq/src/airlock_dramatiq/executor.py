@@ -56,29 +56,30 @@ _pipeline: ContextVar[tuple[Any, Any] | None] = ContextVar("airlock_dramatiq_pip
 _MESSAGE_OPTIONS = frozenset(
     {"delay", "broker_priority", "pipe_target", "group_completion_callbacks", "group_completion_uuid"}
 )
-#: Scheduling options of other task queues: Dramatiq would keep them and send the message at once.
-_FOREIGN = {
-    "countdown": "Dramatiq's is delay, in milliseconds (or a timedelta)",
-    "eta": "Dramatiq's is delay, in milliseconds (or a timedelta) from now",
-}
+#: Celery's scheduling option: Dramatiq would keep it and send the message at once.
+_COUNTDOWN_ADVICE = "Dramatiq's is delay, in milliseconds (or a timedelta)"
+#: Dramatiq reads ``eta`` as milliseconds since the epoch; anything else (Celery's datetime) runs at once.
+_ETA_ADVICE = "Dramatiq's eta is a number, milliseconds since the epoch; or use delay, in milliseconds from now"
 
 
 def _checked_options(actor: Any, options: Mapping[str, Any] | None) -> Mapping[str, Any]:
     """``options`` for ``actor.send_with_options``; ``TypeError`` for one Dramatiq would silently ignore.
 
     Dramatiq passes any message option along (a middleware of one's own may
-    read it), so only two kinds are refused: another task queue's scheduling
-    option (``countdown``, ``eta``: the message would run at once), and a
-    near miss of an option Dramatiq or the broker's middleware know
-    (``dealy``, ``max_retry``). Refused before anything is sent.
+    read it), so only what would run the message at once instead of later is
+    refused: Celery's ``countdown``, an ``eta`` that is not a number of
+    milliseconds since the epoch (Celery's datetime), and a near miss of an
+    option Dramatiq or the broker's middleware know (``dealy``,
+    ``max_retry``). Refused before anything is sent.
     """
     if not options:
         return _NO_OPTIONS
     known = _MESSAGE_OPTIONS.union(getattr(getattr(actor, "broker", None), "actor_options", ()))
+    eta = options.get("eta")
     for name in options:
-        if name in known:
+        if name in known or (name == "eta" and isinstance(eta, (int, float)) and not isinstance(eta, bool)):
             continue
-        advice = _FOREIGN.get(name)
+        advice = {"countdown": _COUNTDOWN_ADVICE, "eta": _ETA_ADVICE}.get(name)
         if advice is None:
             close = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
             if not close:
