@@ -7,6 +7,7 @@ reports ratios against a baseline measured in the same run.
 
 from __future__ import annotations
 
+import gc
 import json
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -18,11 +19,17 @@ JSON_PREFIX = "BENCH-JSON "
 
 
 def interleaved(contestants: dict[str, Callable[[], object]], rounds: int = 7, per_round: int = 1) -> dict[str, float]:
-    """Best wall time in seconds of each contestant, run in alternation."""
+    """Best wall time in seconds of each contestant, run in alternation.
+
+    Each timed run starts after ``gc.collect()`` (untimed), as the core
+    benchmark's worker does: garbage one contestant left behind must not
+    make the next one's collections longer.
+    """
     best = {name: float("inf") for name in contestants}
     for _ in range(rounds):
         for name, fn in contestants.items():
             for _ in range(per_round):
+                gc.collect()
                 start = time.perf_counter()
                 fn()
                 best[name] = min(best[name], time.perf_counter() - start)
