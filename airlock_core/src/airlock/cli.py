@@ -11,6 +11,42 @@ from typing import Any
 __all__ = ["main"]
 
 
+def _row(
+    name: str,
+    kind: str,
+    *,
+    distribution: str = "",
+    version: str = "",
+    entry_point: str = "",
+    hooks: Sequence[str] = (),
+    options: Sequence[dict[str, str]] = (),
+    error: str = "",
+    disabled: bool = False,
+) -> dict[str, Any]:
+    """One row of ``airlock plugins`` (the keys ``--json`` documents)."""
+    return {
+        "name": name,
+        "kind": kind,
+        "distribution": distribution,
+        "version": version,
+        "entry_point": entry_point,
+        "hooks": list(hooks),
+        "options": list(options),
+        "error": error,
+        "disabled": disabled,
+    }
+
+
+def _provided_by(eps: Sequence[Any]) -> dict[str, str]:
+    """``distribution`` and ``version`` of a name these entry points provide:
+    several distributions are all listed, with no version."""
+    dists = [ep.dist for ep in eps if ep.dist]
+    return {
+        "distribution": ", ".join(dist.name for dist in dists),
+        "version": dists[0].version if len(dists) == 1 else "",
+    }
+
+
 def _executor_rows() -> list[dict[str, Any]]:
     from .errors import PluginLoadError
     from .executors import _clashes, _registered, executor_entry_points, resolve_executor
@@ -18,36 +54,19 @@ def _executor_rows() -> list[dict[str, Any]]:
 
     rows = []
     for name, ep in sorted(executor_entry_points().items()):
-        dist = ep.dist
-        claims = _clashes.get(name, [ep])  # a name several distributions provide: all of them
-        row = {
-            "name": name,
-            "kind": "executor",
-            "distribution": ", ".join(claim.dist.name for claim in claims if claim.dist),
-            "version": dist.version if dist else "",
-            "entry_point": ep.value,
-            "hooks": [],
-            "options": [],
-            "error": "",
-        }
+        row = _row(
+            name,
+            "executor",
+            distribution=_provided_by(_clashes.get(name, [ep]))["distribution"],
+            version=ep.dist.version if ep.dist else "",  # the one resolve_executor() names in its error
+            entry_point=ep.value,
+        )
         try:
             resolve_executor(name)
         except PluginLoadError as exc:
             row["error"] = str(exc)
         rows.append(row)
-    for name in sorted(_registered):
-        rows.append(
-            {
-                "name": name,
-                "kind": "executor",
-                "distribution": "",
-                "version": "",
-                "entry_point": _RUN_TIME,
-                "hooks": [],
-                "options": [],
-                "error": "",
-            }
-        )
+    rows += [_row(name, "executor", entry_point=_RUN_TIME) for name in sorted(_registered)]
     return rows
 
 
@@ -55,16 +74,16 @@ def _plugin_rows() -> list[dict[str, Any]]:
     from .plugins import plugin_infos
 
     return [
-        {
-            "name": info.name,
-            "kind": "hooks",
-            "distribution": info.distribution,
-            "version": info.version,
-            "entry_point": info.entry_point,
-            "hooks": info.hooks,
-            "options": [{"name": o.name, "default": repr(o.default), "doc": o.doc} for o in info.options],
-            "error": info.error,
-        }
+        _row(
+            info.name,
+            "hooks",
+            distribution=info.distribution,
+            version=info.version,
+            entry_point=info.entry_point,
+            hooks=info.hooks,
+            options=[{"name": o.name, "default": repr(o.default), "doc": o.doc} for o in info.options],
+            error=info.error,
+        )
         for info in plugin_infos()
     ]
 
@@ -74,27 +93,11 @@ def _disabled_rows() -> list[dict[str, Any]]:
     from .executors import GROUP, _not_loaded
     from .plugins import PROJECT
 
-    rows = []
-    for group, kind in ((GROUP, "executor"), (PROJECT, "hooks")):
-        by_name: dict[str, list[Any]] = {}
-        for ep in _not_loaded(group):
-            by_name.setdefault(ep.name, []).append(ep)
-        for name, eps in sorted(by_name.items()):  # a name several distributions provide: one row, all of them
-            dists = [ep.dist for ep in eps if ep.dist]
-            rows.append(
-                {
-                    "name": name,
-                    "kind": kind,
-                    "distribution": ", ".join(dist.name for dist in dists),
-                    "version": dists[0].version if len(dists) == 1 else "",
-                    "entry_point": eps[0].value,
-                    "hooks": [],
-                    "options": [],
-                    "error": "",
-                    "disabled": True,
-                }
-            )
-    return rows
+    return [
+        _row(name, kind, **_provided_by(eps), entry_point=eps[0].value, disabled=True)
+        for group, kind in ((GROUP, "executor"), (PROJECT, "hooks"))
+        for name, eps in sorted(_not_loaded(group).items())
+    ]
 
 
 def _unknown_disabled_names() -> list[str]:
@@ -134,7 +137,7 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
 
 def cmd_plugins(args: argparse.Namespace) -> int:
     """List installed executors and hook plugins, disabled ones too; exit 1 if any failed to load."""
-    rows = [{**row, "disabled": False} for row in _executor_rows() + _plugin_rows()] + _disabled_rows()
+    rows = _executor_rows() + _plugin_rows() + _disabled_rows()
     if args.json:
         json.dump(rows, sys.stdout, indent=2)
         print()

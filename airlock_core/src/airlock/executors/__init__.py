@@ -108,21 +108,25 @@ def _autoload_disabled() -> bool:
     return os.environ.get("AIRLOCK_DISABLE_PLUGIN_AUTOLOAD", "").strip().lower() not in ("", "0", "false", "no")
 
 
-def _not_loaded(group: str) -> list[EntryPoint]:
-    """The installed entry points of ``group`` the environment keeps from loading:
-    those ``AIRLOCK_DISABLE_PLUGINS`` lists, and every hook plugin under
-    ``AIRLOCK_DISABLE_PLUGIN_AUTOLOAD``."""
+def _not_loaded(group: str) -> dict[str, list[EntryPoint]]:
+    """The installed entry points of ``group`` the environment keeps from loading,
+    by name as :func:`_claims` gives the others: those ``AIRLOCK_DISABLE_PLUGINS``
+    lists, and every hook plugin under ``AIRLOCK_DISABLE_PLUGIN_AUTOLOAD``."""
     from importlib.metadata import entry_points
 
     every = group != GROUP and _autoload_disabled()
     blocked = _blocked_names()
-    return [ep for ep in entry_points(group=group) if every or ep.name in blocked]
+    found: dict[str, list[EntryPoint]] = {}
+    for ep in entry_points(group=group):
+        if every or ep.name in blocked:
+            found.setdefault(ep.name, []).append(ep)
+    return found
 
 
 def disabled_plugins_note() -> str:
     """A sentence naming the installed hook plugins the environment keeps from
     loading, for errors about a name one of them may declare; or ``""``."""
-    names = sorted({ep.name for ep in _not_loaded("airlock")})
+    names = sorted(_not_loaded("airlock"))
     if not names:
         return ""
     why = "AIRLOCK_DISABLE_PLUGIN_AUTOLOAD" if _autoload_disabled() else "AIRLOCK_DISABLE_PLUGINS"
