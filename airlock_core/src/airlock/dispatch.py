@@ -76,14 +76,19 @@ def dispatch(
         else:
             loop.resume_after(intents, *failure)
     except BaseException as exc:
-        if exc is not loop.error:  # a batching context failed on exit; unless it says which, none is known delivered
+        failed_on_exit = exc is not loop.error  # a batching context's last write
+        if failed_on_exit:  # unless the error says which, none of the flush is known delivered
             report.record_undelivered(getattr(exc, "airlock_undelivered", None) or list(report.dispatched), exc)
-            if not fail_fast and isinstance(exc, Exception) and all(isinstance(e, Exception) for e in loop.failed):
-                # The loop ran to the end: the last chunk's failure joins the others in FlushFailed.
-                loop.failed.append(exc)
-                _failed_in_flush_order(report, intents)
-                _raise_failed(scope, report, loop.failed, len(intents), cause=exc)
         _failed_in_flush_order(report, intents)
+        if (
+            failed_on_exit
+            and not fail_fast
+            and isinstance(exc, Exception)
+            and all(isinstance(e, Exception) for e in loop.failed)
+        ):
+            # The loop ran to the end: the last chunk's failure joins the others in FlushFailed.
+            loop.failed.append(exc)
+            _raise_failed(scope, report, loop.failed, len(intents), cause=exc)
         attach_report(exc, report)
         run_after_flush(scope, report, propagating=exc)
         raise
@@ -106,9 +111,10 @@ def _failed_in_flush_order(report: FlushReport, intents: Sequence[Any]) -> None:
     failed = report.failed
     if len(failed) < 2:
         return
-    by_identity = {id(item): n for n, item in enumerate(intents)}
+    by_identity: dict[int, int] = {}
     by_call: dict[tuple[int, int, int], list[int]] = {}
     for n, item in enumerate(intents):
+        by_identity[id(item)] = n
         by_call.setdefault((id(item[0]), id(item[1]), id(item[2])), []).append(n)
     taken: set[int] = set()
 
