@@ -58,7 +58,7 @@ def _executor_rows() -> list[dict[str, Any]]:
             name,
             "executor",
             distribution=_provided_by(_clashes.get(name, [ep]))["distribution"],
-            version=ep.dist.version if ep.dist else "",  # the one resolve_executor() names in its error
+            version=ep.dist.version if ep.dist else "",  # the first claim's; a clash row's error names the rest
             entry_point=ep.value,
         )
         try:
