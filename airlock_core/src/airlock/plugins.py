@@ -341,16 +341,6 @@ class PluginHost:
         self._hooks = None
         return registered_name
 
-    @staticmethod
-    def _refusal(pm: pluggy.PluginManager) -> PluginLoadError | UsageError | None:
-        """What building the hook cache from what ``pm`` holds now raises (a hook
-        wrapper where none is supported, bad or clashing options), or None."""
-        try:
-            Hooks(pm)
-        except (PluginLoadError, UsageError) as error:
-            return error
-        return None
-
     def _info(self, name: str, plugin: Any, dist: str, version: str, ep: str = "") -> PluginInfo:
         hooks = sorted(h.name for h in self._pm_or_none_hookcallers(plugin))
         return PluginInfo(name, "hooks", dist, version, ep, hooks)
@@ -409,13 +399,13 @@ class PluginHost:
             raise PluginLoadError(f"airlock plugin {pm.get_name(plugin)!r} is already registered (this very object).")
         if name is None:
             name = _readable_name(pm, plugin)
-        healthy = not self._errors and self._refusal(pm) is None  # else the others' errors are raised anyway
+        healthy = not self._errors and not _problems_of_registered(pm)  # else the others' errors are raised anyway
         registered_name = self._register(pm, plugin, name)
-        refused = self._refusal(pm) if healthy else None
-        if refused is not None:  # it would make every later scope fail: unregistered again
+        refused = _problems_of_registered(pm) if healthy else []
+        if refused:  # it would make every later scope fail: unregistered again
             pm.unregister(plugin)
             self._hooks = None
-            raise refused
+            raise refused[0]
         self._infos[registered_name] = self._info(registered_name, plugin, "", "", _RUN_TIME)
         return registered_name
 
