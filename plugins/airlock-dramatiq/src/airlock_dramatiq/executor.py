@@ -56,10 +56,12 @@ _pipeline: ContextVar[tuple[Any, Any] | None] = ContextVar("airlock_dramatiq_pip
 _MESSAGE_OPTIONS = frozenset(
     {"delay", "broker_priority", "pipe_target", "group_completion_callbacks", "group_completion_uuid"}
 )
-#: Celery's scheduling option: Dramatiq would keep it and send the message at once.
-_COUNTDOWN_ADVICE = "Dramatiq's is delay, in milliseconds (or a timedelta)"
-#: Dramatiq reads ``eta`` as milliseconds since the epoch; anything else (Celery's datetime) runs at once.
-_ETA_ADVICE = "Dramatiq's eta is a number, milliseconds since the epoch; or use delay, in milliseconds from now"
+#: Celery's scheduling options, which Dramatiq would keep and send the message at once
+#: (``eta`` unless it is Dramatiq's own: a number, milliseconds since the epoch).
+_SCHEDULING_ADVICE = {
+    "countdown": "Dramatiq's is delay, in milliseconds (or a timedelta)",
+    "eta": "Dramatiq's eta is a number, milliseconds since the epoch; or use delay, in milliseconds from now",
+}
 
 
 def _checked_options(actor: Any, options: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -79,7 +81,7 @@ def _checked_options(actor: Any, options: Mapping[str, Any] | None) -> Mapping[s
     for name in options:
         if name in known or (name == "eta" and isinstance(eta, (int, float)) and not isinstance(eta, bool)):
             continue
-        advice = {"countdown": _COUNTDOWN_ADVICE, "eta": _ETA_ADVICE}.get(name)
+        advice = _SCHEDULING_ADVICE.get(name)
         if advice is None:
             close = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
             if not close:
